@@ -1,0 +1,24 @@
+"""sklearn_losses: loss functions of recent papers as scikit-learn estimators.
+
+Each loss is a constructor parameter of a skorch-powered estimator, so a grid
+search can compare losses the way it compares ``C``::
+
+    from sklearn_losses import LossClassifier
+    LossClassifier(loss="focal", loss__gamma=2.0).fit(X, y, sample_weight=w)
+"""
+
+from .estimators import LossClassifier
+from .exceptions import DivergenceWarning, TrainingDivergedError
+from .losses import get_loss, list_losses, loss_param_grid
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DivergenceWarning",
+    "LossClassifier",
+    "TrainingDivergedError",
+    "__version__",
+    "get_loss",
+    "list_losses",
+    "loss_param_grid",
+]

@@ -1,0 +1,374 @@
+"""What every neural estimator of the package shares.
+
+:class:`BaseLossEstimator` owns the sklearn surface (parameters, ``loss__*``
+and other ``prefix__*`` parameters, validation, seeding) and drives the skorch
+engine :class:`~sklearn_losses.estimators._engine.TensorNet`. Task-specific
+estimators (classifier, ranker, ...) add target encoding and outputs.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from skorch.callbacks import EarlyStopping, PrintLog
+
+from ..exceptions import DivergenceWarning, TrainingDivergedError
+from ..losses import check_loss_task, get_loss, get_loss_class
+from ..modules import ACTIVATIONS, MLP
+from ._callbacks import EpochProgressBar
+from ._engine import TensorNet
+
+__all__ = ["BaseLossEstimator", "OPTIMIZERS"]
+
+#: Optimizer names accepted by ``optimizer=``.
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+    "adagrad": torch.optim.Adagrad,
+}
+
+#: ``prefix__param`` keyword parameters an estimator accepts.
+PREFIXES = ("loss", "module", "optimizer", "callbacks")
+
+
+def _is_int(value, low=None):
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return ok and (low is None or value >= low)
+
+
+def _is_real(value):
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and np.isfinite(value)
+    )
+
+
+class BaseLossEstimator(BaseEstimator):
+    """Shared machinery of the neural estimators; not used directly."""
+
+    _task = None  # set per fit by subclasses: "binary", "multiclass", ...
+
+    def __init__(self, **kwargs):  # pragma: no cover - subclasses define __init__
+        self._set_prefixed(kwargs)
+
+    # -- parameters ---------------------------------------------------------
+    def _set_prefixed(self, kwargs):
+        for key, value in kwargs.items():
+            prefix = key.split("__", 1)[0]
+            if "__" not in key or prefix not in PREFIXES or key.endswith("_"):
+                raise TypeError(
+                    f"{type(self).__name__} got an unexpected keyword argument "
+                    f"{key!r}. Besides its named parameters it accepts "
+                    f"{', '.join(p + '__<name>' for p in PREFIXES)}."
+                )
+            setattr(self, key, value)
+
+    def _prefixed_params(self, prefix=None):
+        out = {}
+        for key, value in vars(self).items():
+            head = key.split("__", 1)[0]
+            if "__" in key and head in PREFIXES and not key.endswith("_"):
+                if prefix is None:
+                    out[key] = value
+                elif head == prefix:
+                    out[key.split("__", 1)[1]] = value
+        return out
+
+    def get_params(self, deep=True):
+        """Parameters of the estimator, ``loss__*`` and other prefixed ones included."""
+        params = super().get_params(deep=deep)
+        params.update(self._prefixed_params())
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, including ``loss__<name>`` and ``module__<name>``."""
+        prefixed = {
+            k: v for k, v in params.items() if "__" in k and k.split("__")[0] in PREFIXES
+        }
+        rest = {k: v for k, v in params.items() if k not in prefixed}
+        if prefixed:
+            self._set_prefixed(prefixed)
+        if rest:
+            super().set_params(**rest)
+        return self
+
+    def _validate_common_params(self):
+        checks = [
+            ("lr", _is_real(self.lr) and self.lr > 0, "a float > 0"),
+            (
+                "weight_decay",
+                _is_real(self.weight_decay) and self.weight_decay >= 0,
+                "a float >= 0",
+            ),
+            ("batch_size", _is_int(self.batch_size, 1), "an int >= 1"),
+            ("max_epochs", _is_int(self.max_epochs, 1), "an int >= 1"),
+            (
+                "validation_fraction",
+                _is_real(self.validation_fraction)
+                and 0 < self.validation_fraction < 1,
+                "a float in (0, 1)",
+            ),
+            ("n_iter_no_change", _is_int(self.n_iter_no_change, 1), "an int >= 1"),
+            ("tol", _is_real(self.tol) and self.tol >= 0, "a float >= 0"),
+            (
+                "dropout",
+                _is_real(self.dropout) and 0 <= self.dropout < 1,
+                "a float in [0, 1)",
+            ),
+            ("early_stopping", isinstance(self.early_stopping, bool), "True or False"),
+            ("warm_start", isinstance(self.warm_start, bool), "True or False"),
+            (
+                "verbose",
+                _is_int(self.verbose, 0) or isinstance(self.verbose, bool),
+                "an int >= 0",
+            ),
+            ("activation", self.activation in ACTIVATIONS, f"one of {sorted(ACTIVATIONS)}"),
+        ]
+        for name, ok, allowed in checks:
+            if not ok:
+                raise ValueError(
+                    f"{name} must be {allowed}; got {getattr(self, name)!r}."
+                )
+        sizes = self.hidden_layer_sizes
+        if not (
+            isinstance(sizes, list | tuple) and all(_is_int(s, 1) for s in sizes)
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a tuple of ints >= 1 (empty for a linear "
+                f"model); got {sizes!r}."
+            )
+        if not (
+            (isinstance(self.optimizer, str) and self.optimizer.lower() in OPTIMIZERS)
+            or (
+                isinstance(self.optimizer, type)
+                and issubclass(self.optimizer, torch.optim.Optimizer)
+            )
+        ):
+            raise ValueError(
+                f"optimizer must be one of {sorted(OPTIMIZERS)} or a subclass of "
+                f"torch.optim.Optimizer; got {self.optimizer!r}."
+            )
+        try:
+            torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(
+                f"device must be a torch device such as 'cpu' or 'cuda'; got "
+                f"{self.device!r}."
+            ) from exc
+        if self.callbacks is not None and not isinstance(self.callbacks, list | tuple):
+            raise ValueError(
+                "callbacks must be None or a list of skorch callbacks or "
+                f"(name, callback) pairs; got {self.callbacks!r}."
+            )
+
+    # -- building blocks ----------------------------------------------------
+    def _build_loss(self, task):
+        loss = get_loss(self.loss, **self._prefixed_params("loss"))
+        check_loss_task(loss, task)
+        return loss
+
+    def _loss_class(self):
+        return get_loss_class(self.loss)
+
+    def _build_module(self, n_features, n_outputs):
+        params = self._prefixed_params("module")
+        module = self.module
+        if module is None:
+            return MLP(
+                n_features,
+                n_outputs,
+                hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+                activation=self.activation,
+                dropout=self.dropout,
+                **params,
+            )
+        if isinstance(module, torch.nn.Module):
+            if params:
+                raise ValueError(
+                    "module__* parameters need module to be a class or factory, not "
+                    "an instance."
+                )
+            return copy.deepcopy(module)
+        if not callable(module):
+            raise ValueError(
+                "module must be None (the default MLP), a torch.nn.Module subclass, "
+                f"a factory returning one, or a module instance; got {module!r}."
+            )
+        try:
+            sig = inspect.signature(module)
+            accepts = sig.parameters
+            has_var_kw = any(p.kind is p.VAR_KEYWORD for p in accepts.values())
+        except (TypeError, ValueError):
+            accepts, has_var_kw = {}, False
+        for key, value in (("n_features_in", n_features), ("n_outputs", n_outputs)):
+            if (key in accepts or has_var_kw) and key not in params:
+                params[key] = value
+        built = module(**params)
+        if not isinstance(built, torch.nn.Module):
+            raise ValueError(
+                f"module factory {module!r} returned {type(built).__name__}, not a "
+                "torch.nn.Module."
+            )
+        return built
+
+    def _optimizer_class(self):
+        if isinstance(self.optimizer, str):
+            return OPTIMIZERS[self.optimizer.lower()]
+        return self.optimizer
+
+    def _make_callbacks(self, monitor, lower_is_better):
+        callbacks = []
+        if self.verbose == 1:
+            callbacks.append(("progress_bar", EpochProgressBar()))
+        elif self.verbose and self.verbose >= 2:
+            callbacks.append(("print_log", PrintLog()))
+        if self.early_stopping:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor=monitor,
+                        patience=self.n_iter_no_change,
+                        threshold=self.tol,
+                        threshold_mode="abs",
+                        lower_is_better=lower_is_better,
+                        load_best=True,
+                        sink=print if self.verbose else (lambda *a, **k: None),
+                    ),
+                )
+            )
+        for item in self.callbacks or ():
+            callbacks.append(copy.deepcopy(item))
+        return callbacks
+
+    def _seed(self):
+        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+
+    # -- data ---------------------------------------------------------------
+    @staticmethod
+    def _split_indices(n, stratify, fraction, seed):
+        idx = np.arange(n)
+        try:
+            return train_test_split(
+                idx, test_size=fraction, stratify=stratify, random_state=seed
+            )
+        except ValueError:
+            # A class too small to stratify: fall back to a plain shuffled split.
+            train, valid = train_test_split(idx, test_size=fraction, random_state=seed)
+            if len(train) == 0 or len(valid) == 0:
+                raise ValueError(
+                    f"validation_fraction={fraction} leaves no training or validation "
+                    f"rows out of {n}; use more data or early_stopping=False."
+                ) from None
+            return train, valid
+
+    def _to_tensors(self, arrays, device):
+        return {
+            k: torch.as_tensor(np.ascontiguousarray(v)).to(device)
+            for k, v in arrays.items()
+            if v is not None
+        }
+
+    # -- training -------------------------------------------------------------
+    def _train(self, arrays, stratify, n_features, n_outputs, loss, score_fn):
+        """Build (or reuse, with warm_start) the engine and train it.
+
+        ``arrays`` maps names (``X``, ``y``, ``sample_weight`` and any extra
+        per-sample input) to numpy arrays with one row per sample.
+        """
+        seed = self._seed()
+        device = torch.device(self.device)
+        n = arrays["X"].shape[0]
+        required = set(loss.requires)
+        missing = required - set(arrays)
+        if missing:
+            raise ValueError(
+                f"Loss {loss.name!r} needs {sorted(missing)} for each sample; pass "
+                "them to fit."
+            )
+        keep = {"X", "y", "sample_weight", *required}
+        arrays = {k: v for k, v in arrays.items() if k in keep and v is not None}
+        if self.early_stopping:
+            train_idx, valid_idx = self._split_indices(
+                n, stratify, self.validation_fraction, seed
+            )
+            train = {k: v[train_idx] for k, v in arrays.items()}
+            valid = {k: v[valid_idx] for k, v in arrays.items()}
+        else:
+            train, valid = arrays, None
+        monitor_score = loss.monitor == "score" or self.validation_scoring is not None
+        monitor = "valid_score" if monitor_score else "valid_loss"
+
+        warm = self.warm_start and hasattr(self, "net_")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            if warm:
+                net = self.net_
+            else:
+                net = TensorNet(
+                    module=self._build_module(n_features, n_outputs),
+                    criterion=loss,
+                    optimizer=self._optimizer_class(),
+                    lr=self.lr,
+                    optimizer__weight_decay=self.weight_decay,
+                    max_epochs=self.max_epochs,
+                    batch_size=self.batch_size,
+                    train_split=None,
+                    callbacks=self._make_callbacks(monitor, not monitor_score),
+                    device=device,
+                    verbose=self.verbose,
+                    **{
+                        f"optimizer__{k}": v
+                        for k, v in self._prefixed_params("optimizer").items()
+                    },
+                    **{
+                        f"callbacks__{k}": v
+                        for k, v in self._prefixed_params("callbacks").items()
+                    },
+                )
+                net.initialize()
+            train_t = self._to_tensors(train, device)
+            valid_t = None if valid is None else self._to_tensors(valid, device)
+            try:
+                net.partial_fit(
+                    train_t,
+                    valid=valid_t,
+                    seed=seed,
+                    score_fn=None if valid is None else score_fn(valid),
+                )
+            except TrainingDivergedError as exc:
+                self._recover_or_raise(net, exc)
+        self.net_ = net
+        self.history_ = net.history
+        self.n_iter_ = len(net.history)
+        return net
+
+    def _recover_or_raise(self, net, exc):
+        stopper = dict(net.callbacks_).get("early_stopping")
+        best = getattr(stopper, "best_model_weights_", None)
+        if best is None:
+            raise exc
+        net.module_.load_state_dict(best)
+        warnings.warn(
+            f"{exc} Restored the weights of epoch {stopper.best_epoch_}, the best "
+            f"{stopper.monitor} seen by early stopping.",
+            DivergenceWarning,
+            stacklevel=4,
+        )
+
+    def _forward_numpy(self, X):
+        """Module outputs (float64 numpy) for validated float32 ``X``."""
+        device = torch.device(self.device)
+        out = self.net_.forward_tensor(torch.as_tensor(X).to(device))
+        return out.detach().cpu().double().numpy()

@@ -1,0 +1,36 @@
+"""Callbacks the estimators add to the skorch engine."""
+
+from __future__ import annotations
+
+from skorch.callbacks import Callback
+
+__all__ = ["EpochProgressBar"]
+
+
+class EpochProgressBar(Callback):
+    """A progress bar over epochs (``verbose=1``), showing the epoch's losses.
+
+    One update per epoch, so it costs nothing in the training loop.
+    """
+
+    keys = ("train_loss", "valid_loss", "valid_score")
+
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(total=net.max_epochs, unit="epoch", leave=False)
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        self.bar_.set_postfix(
+            {k: f"{row[k]:.4g}" for k in self.keys if k in row}, refresh=False
+        )
+        self.bar_.update(1)
+
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("bar_", None)
+        return state

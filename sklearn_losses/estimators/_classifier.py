@@ -1,0 +1,385 @@
+"""``LossClassifier``: a neural classifier whose loss is a constructor parameter."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import check_scoring
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._base import BaseLossEstimator
+
+__all__ = ["LossClassifier"]
+
+
+class LossClassifier(ClassifierMixin, BaseLossEstimator):
+    """Neural network classifier trained with any registered loss.
+
+    A scikit-learn classifier (binary and multiclass) with skorch underneath. The
+    loss is a parameter like any other: a registry name (``"focal"``), a loss
+    class or a loss instance, with its own parameters as ``loss__<name>``, so
+    ``GridSearchCV`` can search over losses and their parameters.
+
+    By default the network is an MLP sized from the data at ``fit``
+    (``hidden_layer_sizes``, ``activation``, ``dropout``). For binary targets it
+    has one output, the log-odds of ``classes_[1]`` (two for losses that need
+    two logits); for ``K`` classes it has ``K`` outputs.
+
+    Parameters
+    ----------
+    loss : str, BaseLoss subclass or instance, default="cross_entropy"
+        The training loss; see :func:`~sklearn_losses.losses.list_losses`. Its
+        parameters are set as ``loss__<param>=value`` (constructor,
+        ``set_params`` or a grid). An instance is never modified: its parameters
+        are read and a fresh loss is built at each ``fit``.
+    module : None, torch.nn.Module class, factory or instance, default=None
+        ``None`` builds :class:`~sklearn_losses.modules.MLP`. A class or factory is
+        called with ``module__*`` parameters, plus ``n_features_in`` and
+        ``n_outputs`` when its signature takes them. An instance is copied at
+        each fit.
+    hidden_layer_sizes : tuple of int, default=(64, 64)
+        Hidden widths of the default MLP.
+    activation : str, default="relu"
+        Activation of the default MLP (``"relu"``, ``"gelu"``, ``"tanh"``, ...).
+    dropout : float, default=0.0
+        Dropout of the default MLP.
+    optimizer : str or torch.optim.Optimizer subclass, default="adam"
+        ``"adam"``, ``"adamw"``, ``"sgd"``, ``"rmsprop"``, ``"adagrad"`` or a class;
+        further arguments as ``optimizer__<name>``.
+    lr : float, default=1e-3
+        Learning rate.
+    weight_decay : float, default=0.0
+        Weight decay passed to the optimizer.
+    batch_size : int, default=128
+        Mini-batch size (a batch larger than the data is the full batch).
+    max_epochs : int, default=100
+        Number of passes over the training data (fewer with early stopping).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified, sample
+        weights following their rows), stop when the monitored value has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the best
+        weights. The monitored value is the validation loss, or the validation
+        score when ``validation_scoring`` is set or the loss is not a real
+        objective.
+    validation_fraction : float, default=0.1
+        Fraction held out for early stopping.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Minimum absolute improvement that resets the patience.
+    validation_scoring : None, str or callable, default=None
+        Score recorded each epoch as ``valid_score`` in the history: a scikit-learn
+        scorer name (``"average_precision"``, ``"f1"``, ...) or a callable
+        ``scorer(estimator, X, y)``. ``None`` records the (weighted) accuracy.
+    class_weight : None, "balanced" or dict, default=None
+        Per-class weights, computed on the training data of each ``fit`` and
+        multiplied into ``sample_weight``.
+    callbacks : None or list, default=None
+        Extra skorch callbacks, as instances or ``(name, callback)`` pairs; their
+        parameters are reachable as ``callbacks__<name>__<param>``.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit``.
+    device : str, default="cpu"
+        Torch device to train and predict on, e.g. ``"cuda"``.
+    random_state : None, int or RandomState, default=None
+        Seeds weight initialisation, shuffling, the validation split and dropout.
+        With an int, two fits give identical predictions. The global torch RNG is
+        left as it was.
+    verbose : int, default=0
+        0: silent; 1: a progress bar over epochs; 2: a table per epoch.
+    **kwargs
+        ``loss__*``, ``module__*``, ``optimizer__*`` and ``callbacks__*`` parameters.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, in the order of ``predict_proba``'s columns.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+    loss_ : BaseLoss
+        The loss used in training.
+    net_ : skorch.NeuralNet
+        The trained skorch engine (``net_.module_`` is the network).
+    history_ : skorch.History
+        One row per epoch: ``epoch``, ``train_loss``, ``dur`` and, with early
+        stopping, ``valid_loss`` and ``valid_score``.
+    n_iter_ : int
+        Number of epochs run.
+
+    See Also
+    --------
+    sklearn_losses.losses.list_losses : The names ``loss`` accepts.
+    sklearn_losses.loss_param_grid : A grid with different parameters per loss.
+
+    Notes
+    -----
+    ``sample_weight`` in ``fit`` is honoured by every loss: it follows the
+    validation split and every mini-batch, and per-sample losses reduce as
+    :math:`\\sum_i w_i \\ell_i / \\sum_i w_i`.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn_losses import LossClassifier
+    >>> X, y = make_classification(n_samples=200, weights=[0.8], random_state=0)
+    >>> clf = LossClassifier(loss="focal", loss__gamma=2.0, max_epochs=20,
+    ...                      random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    def __init__(
+        self,
+        loss="cross_entropy",
+        *,
+        module=None,
+        hidden_layer_sizes=(64, 64),
+        activation="relu",
+        dropout=0.0,
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=128,
+        max_epochs=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        validation_scoring=None,
+        class_weight=None,
+        callbacks=None,
+        warm_start=False,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        self.loss = loss
+        self.module = module
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.validation_scoring = validation_scoring
+        self.class_weight = class_weight
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self._set_prefixed(kwargs)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        return tags
+
+    # -- fit ------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``X, y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric features; a DataFrame is used as one matrix and its column
+            names are kept in ``feature_names_in_``.
+        y : array-like of shape (n_samples,)
+            Class labels of any type (strings, ints, bools, ...).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; multiplied by ``class_weight``.
+
+        Returns
+        -------
+        self : LossClassifier
+        """
+        self._validate_common_params()
+        warm = self.warm_start and hasattr(self, "net_")
+        X, y = validate_data(
+            self, X, y, dtype=(np.float64, np.float32), reset=not warm
+        )
+        X = _as_float32(X)
+        check_classification_targets(y)
+        classes, y_enc = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y has a single class ({classes[0]!r}); a classifier needs samples "
+                "of at least 2 classes."
+            )
+        if warm and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start=True needs the same classes as the previous fit "
+                f"({self.classes_.tolist()}); got {classes.tolist()}."
+            )
+        task = "binary" if len(classes) == 2 else "multiclass"
+        loss = self._build_loss(task)
+        weight = self._sample_weight(X, y, sample_weight)
+
+        self.classes_ = classes
+        n_outputs = loss.binary_logits if task == "binary" else len(classes)
+        self._binary_outputs = n_outputs if task == "binary" else None
+        arrays = {"X": X, "y": y_enc.astype(np.int64), "sample_weight": weight}
+        arrays["index"] = np.arange(X.shape[0], dtype=np.int64)
+        self._train(
+            arrays,
+            stratify=y_enc,
+            n_features=X.shape[1],
+            n_outputs=n_outputs,
+            loss=loss,
+            score_fn=self._valid_score_fn,
+        )
+        self.loss_ = self.net_.criterion_
+        return self
+
+    def _sample_weight(self, X, y, sample_weight):
+        if self.class_weight is not None and not (
+            self.class_weight == "balanced" or isinstance(self.class_weight, dict)
+        ):
+            raise ValueError(
+                "class_weight must be None, 'balanced' or a dict {label: weight}; "
+                f"got {self.class_weight!r}."
+            )
+        if sample_weight is None and self.class_weight is None:
+            return None
+        weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if self.class_weight is not None:
+            weight = weight * compute_sample_weight(self.class_weight, y)
+        if not np.all(np.isfinite(weight)):
+            raise ValueError("sample_weight must be finite.")
+        if weight.sum() <= 0:
+            raise ValueError(
+                "sample_weight (times class_weight) sums to zero: nothing to train on."
+            )
+        if np.all(weight == 1.0):
+            return None
+        # Scale to mean 1 so that the loss scale (and lr) does not depend on it.
+        return (weight / weight.mean()).astype(np.float32)
+
+    def _valid_score_fn(self, valid):
+        """Return ``logits -> score`` for the validation rows ``valid``."""
+        y = valid["y"]
+        w = valid.get("sample_weight")
+        if self.validation_scoring is None:
+
+            def accuracy(logits):
+                pred = self._labels_from_logits(logits.detach().cpu().double().numpy())
+                return float(np.average(pred == y, weights=w))
+
+            return accuracy
+        scorer = check_scoring(self, scoring=self.validation_scoring)
+        y_labels = None
+
+        def score(logits):
+            nonlocal y_labels
+            if y_labels is None:
+                y_labels = self.classes_[y]
+            view = _FrozenOutputs(self.classes_, logits.detach().cpu().double().numpy())
+            rows = np.arange(len(y)).reshape(-1, 1)
+            kwargs = {} if w is None else {"sample_weight": w}
+            return float(scorer(view, rows, y_labels, **kwargs))
+
+        return score
+
+    # -- outputs --------------------------------------------------------------
+    def _outputs(self, X):
+        check_is_fitted(self, "net_")
+        X = _as_float32(validate_data(self, X, dtype=(np.float64, np.float32), reset=False))
+        return self._forward_numpy(X)
+
+    def _decision_from_outputs(self, out):
+        if self._binary_outputs == 1:
+            return out.reshape(-1)
+        if self._binary_outputs == 2:
+            return out[:, 1] - out[:, 0]
+        return out
+
+    def _labels_from_logits(self, out):
+        """Class indices from raw module outputs."""
+        dec = self._decision_from_outputs(out)
+        if dec.ndim == 1:
+            return (dec > 0).astype(np.int64)
+        return dec.argmax(axis=1)
+
+    def decision_function(self, X):
+        """Raw scores: the log-odds of ``classes_[1]`` (binary, shape ``(n,)``) or
+        the ``K`` logits (multiclass, shape ``(n, K)``)."""
+        return self._decision_from_outputs(self._outputs(X))
+
+    def predict_proba(self, X):
+        """Class probabilities of shape ``(n_samples, n_classes)``, columns in
+        ``classes_`` order (binary included)."""
+        dec = self.decision_function(X)
+        if dec.ndim == 1:
+            p = expit(dec)
+            return np.column_stack([1.0 - p, p])
+        return softmax(dec, axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably."""
+        dec = self.decision_function(X)
+        if dec.ndim == 1:
+            return np.column_stack([-np.logaddexp(0, dec), -np.logaddexp(0, -dec)])
+        return dec - np.logaddexp.reduce(dec, axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Predicted class labels (from ``classes_``)."""
+        return self.classes_[self._labels_from_logits(self._outputs(X))]
+
+
+class _FrozenOutputs(ClassifierMixin, BaseEstimator):
+    """A fitted-looking classifier over precomputed outputs, for scorers.
+
+    ``X`` is a column of row indices into the outputs.
+    """
+
+    def __init__(self, classes, outputs):
+        self.classes_ = classes
+        self.outputs = outputs
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def decision_function(self, X):
+        out = self.outputs[np.asarray(X).ravel()]
+        if out.ndim == 2 and out.shape[1] == 1:
+            return out.ravel()
+        if out.ndim == 2 and out.shape[1] == 2 and len(self.classes_) == 2:
+            return out[:, 1] - out[:, 0]
+        return out
+
+    def predict_proba(self, X):
+        dec = self.decision_function(X)
+        if dec.ndim == 1:
+            p = expit(dec)
+            return np.column_stack([1.0 - p, p])
+        return softmax(dec, axis=1)
+
+    def predict(self, X):
+        dec = self.decision_function(X)
+        idx = (dec > 0).astype(int) if dec.ndim == 1 else dec.argmax(1)
+        return self.classes_[idx]
+
+
+def _as_float32(X):
+    X32 = np.asarray(X, dtype=np.float32)
+    if X32.dtype != X.dtype and not np.all(np.isfinite(X32)):
+        raise ValueError(
+            "X holds values too large for float32 (the network's precision); "
+            "rescale the features, e.g. with StandardScaler."
+        )
+    return X32
+

@@ -1,0 +1,143 @@
+"""The training engine: a skorch ``NeuralNet`` that trains on in-memory tensors.
+
+skorch provides module/criterion/optimizer initialisation with ``prefix__``
+parameters, callbacks (early stopping with best-weight restoring, logging,
+LR schedulers), the history and CUDA-safe pickling. This subclass replaces
+skorch's per-row ``Dataset``/``DataLoader`` iteration with one permutation per
+epoch and contiguous tensor slices, passes sample weights and the extra inputs
+a loss declares to the loss, and keeps the history per epoch. Per-batch
+callbacks are still honoured: when a callback overrides a batch hook, the
+engine notifies it and records batch entries as skorch does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EpochTimer
+
+from ..exceptions import TrainingDivergedError
+
+__all__ = ["TensorNet"]
+
+_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+
+def _uses_batch_hooks(callback):
+    cls = type(callback)
+    return any(getattr(cls, h) is not getattr(Callback, h) for h in _BATCH_HOOKS)
+
+
+def _slice(data, start, stop):
+    return {k: v[start:stop] for k, v in data.items()}
+
+
+class TensorNet(NeuralNet):
+    """skorch engine over dicts of tensors ``{"X", "y", "sample_weight", ...}``.
+
+    Not meant to be used directly: the estimators build it in ``fit``. Train
+    with ``net.partial_fit(train, valid=valid, seed=..., score_fn=...)`` where
+    ``train`` and ``valid`` map names to tensors with one row per sample.
+    """
+
+    def get_default_callbacks(self):
+        return [("epoch_timer", EpochTimer())]
+
+    # -- the fit loop ---------------------------------------------------------
+    def fit_loop(
+        self, X, y=None, epochs=None, *, valid=None, seed=0, score_fn=None, **kwargs
+    ):
+        epochs = self.max_epochs if epochs is None else epochs
+        generator = torch.Generator().manual_seed(int(seed))
+        batch_cbs = [cb for _, cb in self.callbacks_ if _uses_batch_hooks(cb)]
+        name = getattr(self.criterion_, "name", None) or type(self.criterion_).__name__
+        epoch_kwargs = {"dataset_train": X, "dataset_valid": valid}
+        for _ in range(epochs):
+            self.notify("on_epoch_begin", **epoch_kwargs)
+            epoch = len(self.history)
+            train_loss = self._train_epoch(X, generator, batch_cbs)
+            self.history.record("train_loss", train_loss)
+            if not math.isfinite(train_loss):
+                raise TrainingDivergedError(
+                    f"Loss {name!r} became {train_loss} in epoch {epoch} (training). "
+                    "Lower lr, check the inputs, or enable early_stopping to keep the "
+                    "best weights."
+                )
+            if valid is not None:
+                valid_loss, valid_score = self._evaluate(valid, score_fn)
+                self.history.record("valid_loss", valid_loss)
+                self.history.record("valid_score", valid_score)
+                if not math.isfinite(valid_loss):
+                    raise TrainingDivergedError(
+                        f"Loss {name!r} became {valid_loss} in epoch {epoch} "
+                        "(validation)."
+                    )
+            self.notify("on_epoch_end", **epoch_kwargs)
+        return self
+
+    def _train_epoch(self, data, generator, batch_cbs):
+        module, criterion, optimizer = self.module_, self.criterion_, self.optimizer_
+        self._set_training(True)
+        n = data["y"].shape[0]
+        perm = torch.randperm(n, generator=generator).to(data["y"].device)
+        data = {k: v.index_select(0, perm) for k, v in data.items()}
+        X, y = data.pop("X"), data.pop("y")
+        weight = data.pop("sample_weight", None)
+        bs = self.batch_size if self.batch_size > 0 else n
+        losses = []
+        for start in range(0, n, bs):
+            stop = start + bs
+            xb, yb = X[start:stop], y[start:stop]
+            wb = None if weight is None else weight[start:stop]
+            context = _slice(data, start, stop) if data else {}
+            if batch_cbs:
+                self.notify("on_batch_begin", batch=(xb, yb), training=True)
+            optimizer.zero_grad(set_to_none=True)
+            y_pred = module(xb)
+            loss = criterion(y_pred, yb, sample_weight=wb, **context)
+            loss.backward()
+            if batch_cbs:
+                self.notify(
+                    "on_grad_computed",
+                    named_parameters=list(self.get_all_learnable_params()),
+                    batch=(xb, yb),
+                    training=True,
+                )
+            optimizer.step()
+            losses.append(loss.detach())
+            if batch_cbs:
+                self.history.record_batch("train_loss", loss.item())
+                self.history.record_batch("train_batch_size", yb.shape[0])
+                self.notify(
+                    "on_batch_end",
+                    batch=(xb, yb),
+                    training=True,
+                    loss=loss,
+                    y_pred=y_pred,
+                )
+        sizes = torch.full((len(losses),), float(bs), device=y.device)
+        sizes[-1] = n - bs * (len(losses) - 1)
+        return float((torch.stack(losses).float() * sizes).sum() / n)
+
+    def _evaluate(self, data, score_fn):
+        self._set_training(False)
+        logits = self.forward_tensor(data["X"])
+        extra = {k: v for k, v in data.items() if k not in ("X", "y", "sample_weight")}
+        with torch.no_grad():
+            loss = self.criterion_(
+                logits, data["y"], sample_weight=data.get("sample_weight"), **extra
+            )
+        score = score_fn(logits) if score_fn is not None else float("nan")
+        return float(loss), float(score)
+
+    # -- inference ------------------------------------------------------------
+    def forward_tensor(self, X, chunk_size=65536):
+        """Module output for a tensor already on the device, in eval mode."""
+        self._set_training(False)
+        with torch.inference_mode():
+            outs = [
+                self.module_(X[i : i + chunk_size]) for i in range(0, X.shape[0], chunk_size)
+            ]
+        return torch.cat(outs) if len(outs) != 1 else outs[0]

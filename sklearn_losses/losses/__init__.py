@@ -1,0 +1,31 @@
+"""Losses as plain :class:`torch.nn.Module` objects, one file per family.
+
+Each loss follows the contract of :class:`BaseLoss` and is registered under a
+name usable as ``LossClassifier(loss=name)``.
+"""
+
+from ._base import TASKS, BaseLoss, weighted_reduce
+from ._registry import (
+    check_loss_task,
+    get_loss,
+    get_loss_class,
+    list_losses,
+    loss_param_grid,
+    register_loss,
+)
+from .cross_entropy import CrossEntropyLoss
+from .focal import FocalLoss
+
+__all__ = [
+    "TASKS",
+    "BaseLoss",
+    "CrossEntropyLoss",
+    "FocalLoss",
+    "check_loss_task",
+    "get_loss",
+    "get_loss_class",
+    "list_losses",
+    "loss_param_grid",
+    "register_loss",
+    "weighted_reduce",
+]

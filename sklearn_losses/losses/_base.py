@@ -1,0 +1,200 @@
+"""The loss contract: :class:`BaseLoss` and the one shared reducer."""
+
+from __future__ import annotations
+
+import inspect
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+__all__ = ["BaseLoss", "weighted_reduce", "TASKS"]
+
+#: Tasks a loss can declare in :attr:`BaseLoss.tasks`.
+TASKS = (
+    "binary",
+    "multiclass",
+    "multilabel",
+    "ranking",
+    "embedding",
+    "regression",
+    "distillation",
+)
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def weighted_reduce(terms, sample_weight=None, reduction="mean"):
+    """Reduce per-sample loss terms, optionally weighted.
+
+    This is the single reducer every per-sample loss of the package uses.
+
+    .. math::
+
+        \\text{mean: } \\frac{\\sum_i w_i \\ell_i}{\\sum_i w_i}, \\qquad
+        \\text{sum: } \\sum_i w_i \\ell_i, \\qquad
+        \\text{none: } (w_i \\ell_i)_i
+
+    With ``sample_weight=None`` every :math:`w_i = 1`. A batch whose weights sum
+    to zero has a weighted mean of zero (it carries no training signal), not NaN.
+
+    Parameters
+    ----------
+    terms : torch.Tensor of shape (n_samples,)
+        Unreduced per-sample losses.
+    sample_weight : torch.Tensor of shape (n_samples,), default=None
+        Non-negative weights.
+    reduction : {"mean", "sum", "none"}, default="mean"
+        How to reduce.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, or the weighted terms for ``reduction="none"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> weighted_reduce(torch.tensor([1.0, 3.0]), torch.tensor([3.0, 1.0]))
+    tensor(1.5000)
+    """
+    if sample_weight is None:
+        if reduction == "mean":
+            return terms.mean()
+        if reduction == "sum":
+            return terms.sum()
+        return terms
+    if sample_weight.shape != terms.shape:
+        raise ValueError(
+            f"sample_weight must have shape {tuple(terms.shape)} (one weight per "
+            f"sample), got {tuple(sample_weight.shape)}."
+        )
+    weighted = terms * sample_weight.to(terms.dtype)
+    if reduction == "mean":
+        total = sample_weight.sum().to(terms.dtype)
+        return weighted.sum() / total.clamp_min(torch.finfo(terms.dtype).tiny)
+    if reduction == "sum":
+        return weighted.sum()
+    return weighted
+
+
+class BaseLoss(nn.Module):
+    """Base class of every loss in the package.
+
+    A loss is a plain :class:`torch.nn.Module` usable in any PyTorch loop::
+
+        loss = FocalLoss(gamma=2.0)
+        value = loss(logits, target, sample_weight=w)
+
+    Subclasses declare, as class attributes,
+
+    - ``name``: the registry name (``loss="focal"`` in an estimator);
+    - ``aliases``: other registry names;
+    - ``tasks``: the tasks the loss supports (a subset of :data:`TASKS`);
+    - ``requires``: names of the extra per-sample inputs ``forward`` needs beyond
+      the input and target (for example ``("index",)``); an estimator passes
+      exactly these as keyword arguments;
+    - ``decomposable``: whether the loss is a (weighted) mean of per-sample terms.
+      Decomposable losses implement :meth:`loss_terms`; the others override
+      :meth:`forward` and document what a sample weight means for them;
+    - ``binary_logits``: how many logits the loss expects per sample on a binary
+      task (1: one logit, the log-odds of the positive class; 2: two logits);
+    - ``monitor``: what early stopping should watch, ``"loss"`` for a real
+      objective or ``"score"`` when the loss value is not comparable across epochs.
+
+    Every constructor argument is stored under its own name, so
+    :meth:`get_params` can rebuild the loss and estimators can ``clone`` it.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default="mean"
+        How per-sample terms are reduced (see :func:`weighted_reduce`).
+    """
+
+    name: ClassVar[str | None] = None
+    aliases: ClassVar[tuple[str, ...]] = ()
+    tasks: ClassVar[frozenset[str]] = frozenset()
+    requires: ClassVar[tuple[str, ...]] = ()
+    decomposable: ClassVar[bool] = True
+    binary_logits: ClassVar[int] = 1
+    monitor: ClassVar[str] = "loss"
+
+    def __init__(self, *, reduction="mean"):
+        super().__init__()
+        if reduction not in _REDUCTIONS:
+            raise ValueError(
+                f"reduction must be one of {_REDUCTIONS}, got {reduction!r}."
+            )
+        self.reduction = reduction
+
+    # -- parameters -----------------------------------------------------------
+    @classmethod
+    def _param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        )
+
+    def get_params(self):
+        """Return the constructor parameters of this loss as a dict."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def extra_repr(self):
+        return ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+
+    # -- computation ----------------------------------------------------------
+    def loss_terms(self, input, target, **context):
+        """Per-sample loss terms of shape ``(n_samples,)`` (decomposable losses)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement loss_terms or override forward."
+        )
+
+    def forward(self, input, target, *, sample_weight=None, **context):
+        """Compute the loss.
+
+        Parameters
+        ----------
+        input : torch.Tensor
+            Model output (logits), see the loss's input contract.
+        target : torch.Tensor
+            Targets.
+        sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Non-negative per-sample weights.
+        **context
+            The extra inputs named in :attr:`requires`.
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar (or per-sample terms with ``reduction="none"``).
+        """
+        terms = self.loss_terms(input, target, **context)
+        return weighted_reduce(terms, sample_weight, self.reduction)
+
+
+def split_logits(input, target):
+    """Normalise classification input to binary ``(n,)`` or multiclass ``(n, K)``.
+
+    Returns ``(logits, target, is_binary)``. One logit per sample (shape ``(n,)``
+    or ``(n, 1)``) is the log-odds of class 1; ``(n, K)`` with ``K >= 2`` are the
+    logits of ``K`` classes and ``target`` holds class indices.
+    """
+    if input.ndim == 2 and input.shape[1] == 1:
+        input = input.reshape(-1)
+    if input.ndim == 1:
+        binary = True
+    elif input.ndim == 2:
+        binary = False
+    else:
+        raise ValueError(
+            "input must have shape (n_samples,), (n_samples, 1) or "
+            f"(n_samples, n_classes); got {tuple(input.shape)}."
+        )
+    if target.ndim != 1 or target.shape[0] != input.shape[0]:
+        raise ValueError(
+            f"target must have shape ({input.shape[0]},) (one label per sample), "
+            f"got {tuple(target.shape)}."
+        )
+    return input, target, binary

@@ -1,0 +1,191 @@
+"""Registry of losses: ``loss="focal"`` in an estimator resolves here."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+
+from ._base import TASKS, BaseLoss
+
+__all__ = [
+    "register_loss",
+    "get_loss",
+    "get_loss_class",
+    "list_losses",
+    "check_loss_task",
+    "loss_param_grid",
+]
+
+_REGISTRY: dict[str, type[BaseLoss]] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register_loss(cls):
+    """Class decorator: register a :class:`BaseLoss` subclass under its ``name``.
+
+    The class's ``aliases`` are registered too. Registering a second class under
+    a name already taken raises ``ValueError``.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, BaseLoss)):
+        raise TypeError("register_loss expects a subclass of BaseLoss.")
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no `name` to register under.")
+    unknown = set(cls.tasks) - set(TASKS)
+    if unknown or not cls.tasks:
+        raise ValueError(
+            f"{cls.__name__}.tasks must be a non-empty subset of {TASKS}, "
+            f"got {sorted(cls.tasks)}."
+        )
+    for key in (cls.name, *cls.aliases):
+        owner = _REGISTRY.get(key) or _REGISTRY.get(_ALIASES.get(key, ""))
+        if owner is not None and owner is not cls:
+            raise ValueError(f"Loss name {key!r} is already taken by {owner.__name__}.")
+    _REGISTRY[cls.name] = cls
+    for alias in cls.aliases:
+        _ALIASES[alias] = cls.name
+    return cls
+
+
+def _all_names():
+    return sorted([*_REGISTRY, *_ALIASES])
+
+
+def get_loss_class(spec):
+    """Resolve a registry name, a loss class or a loss instance to its class.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the valid names and the closest.
+    TypeError
+        For anything that is not a name, a :class:`BaseLoss` subclass or instance.
+    """
+    if isinstance(spec, str):
+        key = spec.strip().lower()
+        key = _ALIASES.get(key, key)
+        if key in _REGISTRY:
+            return _REGISTRY[key]
+        close = difflib.get_close_matches(spec, _all_names(), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"Unknown loss {spec!r}.{hint} Valid names: {', '.join(_all_names())}."
+        )
+    if isinstance(spec, BaseLoss):
+        return type(spec)
+    if isinstance(spec, type) and issubclass(spec, BaseLoss):
+        return spec
+    raise TypeError(
+        "loss must be a registered name (str), a BaseLoss subclass or a BaseLoss "
+        f"instance; got {type(spec).__name__}."
+    )
+
+
+def _check_params(cls, params):
+    valid = cls._param_names()
+    for key in params:
+        if key not in valid:
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            label = cls.name or cls.__name__
+            raise ValueError(
+                f"Loss {label!r} has no parameter {key!r}.{hint} Valid parameters: "
+                f"{', '.join(valid)}. To search different parameters per loss, use "
+                "a list of grids, e.g. sklearn_losses.loss_param_grid(...)."
+            )
+
+
+def get_loss(spec, **params):
+    """Build a fresh loss from a name, a class or an instance.
+
+    Parameters
+    ----------
+    spec : str, BaseLoss subclass or BaseLoss instance
+        ``"focal"``, ``FocalLoss`` or ``FocalLoss(gamma=1.0)``. An instance is
+        never modified nor shared: its parameters are read and a new loss is built.
+    **params
+        Constructor parameters; they override those of an instance.
+
+    Returns
+    -------
+    BaseLoss
+
+    Examples
+    --------
+    >>> from sklearn_losses.losses import get_loss
+    >>> get_loss("focal", gamma=1.0)
+    FocalLoss(alpha=None, gamma=1.0, reduction='mean')
+    """
+    cls = get_loss_class(spec)
+    _check_params(cls, params)
+    if isinstance(spec, BaseLoss):
+        if not params:
+            return copy.deepcopy(spec)
+        params = {**spec.get_params(), **params}
+    return cls(**params)
+
+
+def check_loss_task(loss, task):
+    """Raise ``ValueError`` if ``loss`` does not support ``task``."""
+    cls = get_loss_class(loss)
+    if task not in cls.tasks:
+        fitting = ", ".join(list_losses(task)) or "none"
+        raise ValueError(
+            f"Loss {cls.name or cls.__name__!r} supports {sorted(cls.tasks)} targets, "
+            f"but this target is {task!r}. Losses for {task!r}: {fitting}."
+        )
+
+
+def list_losses(task=None):
+    """Names of the registered losses, optionally only those supporting ``task``.
+
+    Examples
+    --------
+    >>> from sklearn_losses.losses import list_losses
+    >>> "focal" in list_losses("binary")
+    True
+    """
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS} or None, got {task!r}.")
+    return sorted(
+        name for name, cls in _REGISTRY.items() if task is None or task in cls.tasks
+    )
+
+
+def loss_param_grid(losses, prefix=""):
+    """A ``GridSearchCV`` grid with different parameters for each loss.
+
+    ``GridSearchCV`` takes the product of all listed values, so a single grid
+    ``{"loss": ["cross_entropy", "focal"], "loss__gamma": [1, 2]}`` would set
+    ``gamma`` on cross-entropy too (and fail). This builds the list-of-grids form
+    and checks every parameter name against its loss.
+
+    Parameters
+    ----------
+    losses : dict
+        ``{loss_name: {param: [values, ...]}}``; an empty dict means defaults.
+    prefix : str, default=""
+        Step prefix inside a Pipeline, e.g. ``"lossclassifier__"``.
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> from sklearn_losses import loss_param_grid
+    >>> loss_param_grid({"cross_entropy": {}, "focal": {"gamma": [1.0, 2.0]}})
+    [{'loss': ['cross_entropy']}, {'loss': ['focal'], 'loss__gamma': [1.0, 2.0]}]
+    """
+    grid = []
+    for name, params in losses.items():
+        cls = get_loss_class(name)
+        params = dict(params or {})
+        _check_params(cls, params)
+        entry = {f"{prefix}loss": [name]}
+        for key, values in params.items():
+            if isinstance(values, str) or not hasattr(values, "__iter__"):
+                values = [values]
+            entry[f"{prefix}loss__{key}"] = list(values)
+        grid.append(entry)
+    return grid
+
