@@ -64,26 +64,38 @@ class BaseLossEstimator(BaseEstimator):
 
     # -- parameters ---------------------------------------------------------
     def _set_prefixed(self, kwargs):
+        # Stored as given; checked in fit (sklearn: __init__ and set_params never
+        # raise, so clone and grids can round-trip any value).
         for key, value in kwargs.items():
-            prefix = key.split("__", 1)[0]
-            if "__" not in key or prefix not in PREFIXES or key.endswith("_"):
-                raise TypeError(
-                    f"{type(self).__name__} got an unexpected keyword argument "
-                    f"{key!r}. Besides its named parameters it accepts "
-                    f"{', '.join(p + '__<name>' for p in PREFIXES)}."
-                )
             setattr(self, key, value)
+
+    def _extra_params(self):
+        named = set(self._get_param_names())
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if k not in named and not k.startswith("_") and not k.endswith("_")
+        }
 
     def _prefixed_params(self, prefix=None):
         out = {}
-        for key, value in vars(self).items():
-            head = key.split("__", 1)[0]
-            if "__" in key and head in PREFIXES and not key.endswith("_"):
-                if prefix is None:
-                    out[key] = value
-                elif head == prefix:
-                    out[key.split("__", 1)[1]] = value
+        for key, value in self._extra_params().items():
+            head, _, rest = key.partition("__")
+            if prefix is None:
+                out[key] = value
+            elif head == prefix and rest:
+                out[rest] = value
         return out
+
+    def _check_extra_params(self):
+        for key in self._extra_params():
+            head, _, rest = key.partition("__")
+            if head not in PREFIXES or not rest:
+                raise TypeError(
+                    f"{type(self).__name__} got an unexpected parameter {key!r}. "
+                    "Besides its named parameters it accepts "
+                    f"{', '.join(p + '__<name>' for p in PREFIXES)}."
+                )
 
     def get_params(self, deep=True):
         """Parameters of the estimator, ``loss__*`` and other prefixed ones included."""
@@ -93,17 +105,20 @@ class BaseLossEstimator(BaseEstimator):
 
     def set_params(self, **params):
         """Set parameters, including ``loss__<name>`` and ``module__<name>``."""
-        prefixed = {
-            k: v for k, v in params.items() if "__" in k and k.split("__")[0] in PREFIXES
+        named = set(self._get_param_names())
+        extra = {
+            k: v
+            for k, v in params.items()
+            if k not in named and k.partition("__")[0] not in named
         }
-        rest = {k: v for k, v in params.items() if k not in prefixed}
-        if prefixed:
-            self._set_prefixed(prefixed)
+        self._set_prefixed(extra)
+        rest = {k: v for k, v in params.items() if k not in extra}
         if rest:
             super().set_params(**rest)
         return self
 
     def _validate_common_params(self):
+        self._check_extra_params()
         checks = [
             ("lr", _is_real(self.lr) and self.lr > 0, "a float > 0"),
             (

@@ -215,8 +215,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         classes, y_enc = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
-                f"y has a single class ({classes[0]!r}); a classifier needs samples "
-                "of at least 2 classes."
+                f"y contains only one class ({classes[0]!r}); a classifier needs "
+                "samples of at least 2 classes."
             )
         if warm and not np.array_equal(classes, self.classes_):
             raise ValueError(
@@ -337,7 +337,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
 
     def predict(self, X):
         """Predicted class labels (from ``classes_``)."""
-        return self.classes_[self._labels_from_logits(self._outputs(X))]
+        labels = self._labels_from_logits(self._outputs(X))
+        return self.classes_[labels]
 
 
 class _FrozenOutputs(ClassifierMixin, BaseEstimator):

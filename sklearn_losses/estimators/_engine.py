@@ -20,7 +20,10 @@ from skorch.callbacks import Callback, EpochTimer
 
 from ..exceptions import TrainingDivergedError
 
-__all__ = ["TensorNet"]
+__all__ = ["TensorNet", "PREDICT_CHUNK"]
+
+#: Rows per module call at prediction time.
+PREDICT_CHUNK = 1024
 
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
@@ -133,11 +136,22 @@ class TensorNet(NeuralNet):
         return float(loss), float(score)
 
     # -- inference ------------------------------------------------------------
-    def forward_tensor(self, X, chunk_size=65536):
-        """Module output for a tensor already on the device, in eval mode."""
+    def forward_tensor(self, X, chunk_size=PREDICT_CHUNK):
+        """Module output for a tensor already on the device, in eval mode.
+
+        Rows go through the module in chunks of exactly ``chunk_size`` (the last
+        one zero-padded), so a row's output does not depend on which other rows
+        are predicted with it: float32 matrix products otherwise pick kernels by
+        batch shape and differ in the last bits.
+        """
         self._set_training(False)
+        outs = []
         with torch.inference_mode():
-            outs = [
-                self.module_(X[i : i + chunk_size]) for i in range(0, X.shape[0], chunk_size)
-            ]
+            for start in range(0, X.shape[0], chunk_size):
+                chunk = X[start : start + chunk_size]
+                k = chunk.shape[0]
+                if k < chunk_size:
+                    pad = chunk.new_zeros((chunk_size - k, *chunk.shape[1:]))
+                    chunk = torch.cat([chunk, pad])
+                outs.append(self.module_(chunk)[:k])
         return torch.cat(outs) if len(outs) != 1 else outs[0]
