@@ -106,11 +106,7 @@ class BaseLossEstimator(BaseEstimator):
     def set_params(self, **params):
         """Set parameters, including ``loss__<name>`` and ``module__<name>``."""
         named = set(self._get_param_names())
-        extra = {
-            k: v
-            for k, v in params.items()
-            if k not in named and k.partition("__")[0] not in named
-        }
+        extra = {k: v for k, v in params.items() if k not in named}
         self._set_prefixed(extra)
         rest = {k: v for k, v in params.items() if k not in extra}
         if rest:

@@ -1,0 +1,23 @@
+"""scikit-learn's estimator checks on LossClassifier with every registered loss."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_losses import LossClassifier
+from sklearn_losses.losses import list_losses
+
+CLASSIFICATION_LOSSES = sorted(set(list_losses("binary")) | set(list_losses("multiclass")))
+
+EXPECTED_FAILED_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "float32 training: weighted and repeated-row fits agree to about 1e-7, the "
+        "check asks rtol=1e-7 (tests/estimators checks it at rtol=1e-4)"
+    ),
+}
+
+
+@parametrize_with_checks(
+    [LossClassifier(loss=name, random_state=0) for name in CLASSIFICATION_LOSSES],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
