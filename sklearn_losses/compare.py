@@ -46,7 +46,9 @@ def _parse_candidate(spec):
     for item in filter(None, args.split(",")):
         key, eq, value = item.partition("=")
         if not eq:
-            raise ValueError(f"Loss option {item!r} in {spec!r} must look like key=value.")
+            raise ValueError(
+                f"Loss option {item!r} in {spec!r} must look like key=value."
+            )
         key = key.strip()
         if key == "class_weight":
             params["class_weight"] = value
@@ -132,7 +134,8 @@ def compare_losses(
     --------
     >>> from sklearn_losses.datasets import load_imbalanced_breast_cancer
     >>> X, y = load_imbalanced_breast_cancer(return_X_y=True)
-    >>> rows = compare_losses(X, y, ["cross_entropy"], cv=2, estimator=LossClassifier(max_epochs=5))
+    >>> template = LossClassifier(max_epochs=5)
+    >>> rows = compare_losses(X, y, ["cross_entropy"], cv=2, estimator=template)
     >>> sorted(rows[0])[:3]
     ['balanced_accuracy_mean', 'balanced_accuracy_std', 'fit_time']
     """

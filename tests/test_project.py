@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _readme_commands():
     text = (ROOT / "README.md").read_text()
-    return re.findall(r"```bash\n(.+?)\n```", text)
+    return [c.strip() for c in re.findall(r"```bash\n(.+?)\n\s*```", text, re.S)]
 
 
 def test_ci_runs_the_readme_test_command_verbatim():

@@ -126,8 +126,7 @@ class BaseLossEstimator(BaseEstimator):
             ("max_epochs", _is_int(self.max_epochs, 1), "an int >= 1"),
             (
                 "validation_fraction",
-                _is_real(self.validation_fraction)
-                and 0 < self.validation_fraction < 1,
+                _is_real(self.validation_fraction) and 0 < self.validation_fraction < 1,
                 "a float in (0, 1)",
             ),
             ("n_iter_no_change", _is_int(self.n_iter_no_change, 1), "an int >= 1"),
@@ -144,7 +143,11 @@ class BaseLossEstimator(BaseEstimator):
                 _is_int(self.verbose, 0) or isinstance(self.verbose, bool),
                 "an int >= 0",
             ),
-            ("activation", self.activation in ACTIVATIONS, f"one of {sorted(ACTIVATIONS)}"),
+            (
+                "activation",
+                self.activation in ACTIVATIONS,
+                f"one of {sorted(ACTIVATIONS)}",
+            ),
         ]
         for name, ok, allowed in checks:
             if not ok:
@@ -152,9 +155,7 @@ class BaseLossEstimator(BaseEstimator):
                     f"{name} must be {allowed}; got {getattr(self, name)!r}."
                 )
         sizes = self.hidden_layer_sizes
-        if not (
-            isinstance(sizes, list | tuple) and all(_is_int(s, 1) for s in sizes)
-        ):
+        if not (isinstance(sizes, list | tuple) and all(_is_int(s, 1) for s in sizes)):
             raise ValueError(
                 "hidden_layer_sizes must be a tuple of ints >= 1 (empty for a linear "
                 f"model); got {sizes!r}."

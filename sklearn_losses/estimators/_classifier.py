@@ -8,7 +8,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import check_scoring
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._base import BaseLossEstimator
 
@@ -207,9 +211,7 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         """
         self._validate_common_params()
         warm = self.warm_start and hasattr(self, "net_")
-        X, y = validate_data(
-            self, X, y, dtype=(np.float64, np.float32), reset=not warm
-        )
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=not warm)
         X = _as_float32(X)
         check_classification_targets(y)
         classes, y_enc = np.unique(y, return_inverse=True)
@@ -287,7 +289,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
             nonlocal y_labels
             if y_labels is None:
                 y_labels = self.classes_[y]
-            view = _FrozenOutputs(self.classes_, logits.detach().cpu().double().numpy())
+            out = logits.detach().cpu().double().numpy()
+            view = _FrozenOutputs(self.classes_, self._decision_from_outputs(out))
             rows = np.arange(len(y)).reshape(-1, 1)
             kwargs = {} if w is None else {"sample_weight": w}
             return float(scorer(view, rows, y_labels, **kwargs))
@@ -297,7 +300,9 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
     # -- outputs --------------------------------------------------------------
     def _outputs(self, X):
         check_is_fitted(self, "net_")
-        X = _as_float32(validate_data(self, X, dtype=(np.float64, np.float32), reset=False))
+        X = _as_float32(
+            validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        )
         return self._forward_numpy(X)
 
     def _decision_from_outputs(self, out):
@@ -309,10 +314,7 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
 
     def _labels_from_logits(self, out):
         """Class indices from raw module outputs."""
-        dec = self._decision_from_outputs(out)
-        if dec.ndim == 1:
-            return (dec > 0).astype(np.int64)
-        return dec.argmax(axis=1)
+        return _indices(self._decision_from_outputs(out))
 
     def decision_function(self, X):
         """Raw scores: the log-odds of ``classes_[1]`` (binary, shape ``(n,)``) or
@@ -322,11 +324,7 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
     def predict_proba(self, X):
         """Class probabilities of shape ``(n_samples, n_classes)``, columns in
         ``classes_`` order (binary included)."""
-        dec = self.decision_function(X)
-        if dec.ndim == 1:
-            p = expit(dec)
-            return np.column_stack([1.0 - p, p])
-        return softmax(dec, axis=1)
+        return _proba(self.decision_function(X))
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed stably."""
@@ -341,38 +339,40 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         return self.classes_[labels]
 
 
-class _FrozenOutputs(ClassifierMixin, BaseEstimator):
-    """A fitted-looking classifier over precomputed outputs, for scorers.
+def _proba(decision):
+    if decision.ndim == 1:
+        p = expit(decision)
+        return np.column_stack([1.0 - p, p])
+    return softmax(decision, axis=1)
 
-    ``X`` is a column of row indices into the outputs.
+
+def _indices(decision):
+    if decision.ndim == 1:
+        return (decision > 0).astype(np.int64)
+    return decision.argmax(axis=1)
+
+
+class _FrozenOutputs(ClassifierMixin, BaseEstimator):
+    """A fitted-looking classifier over precomputed decision values, for scorers.
+
+    ``X`` is a column of row indices into ``decision``.
     """
 
-    def __init__(self, classes, outputs):
+    def __init__(self, classes, decision):
         self.classes_ = classes
-        self.outputs = outputs
+        self.decision = decision
 
     def __sklearn_is_fitted__(self):
         return True
 
     def decision_function(self, X):
-        out = self.outputs[np.asarray(X).ravel()]
-        if out.ndim == 2 and out.shape[1] == 1:
-            return out.ravel()
-        if out.ndim == 2 and out.shape[1] == 2 and len(self.classes_) == 2:
-            return out[:, 1] - out[:, 0]
-        return out
+        return self.decision[np.asarray(X).ravel()]
 
     def predict_proba(self, X):
-        dec = self.decision_function(X)
-        if dec.ndim == 1:
-            p = expit(dec)
-            return np.column_stack([1.0 - p, p])
-        return softmax(dec, axis=1)
+        return _proba(self.decision_function(X))
 
     def predict(self, X):
-        dec = self.decision_function(X)
-        idx = (dec > 0).astype(int) if dec.ndim == 1 else dec.argmax(1)
-        return self.classes_[idx]
+        return self.classes_[_indices(self.decision_function(X))]
 
 
 def _as_float32(X):
@@ -383,4 +383,3 @@ def _as_float32(X):
             "rescale the features, e.g. with StandardScaler."
         )
     return X32
-

@@ -188,4 +188,3 @@ def loss_param_grid(losses, prefix=""):
             entry[f"{prefix}loss__{key}"] = list(values)
         grid.append(entry)
     return grid
-
