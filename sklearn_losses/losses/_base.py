@@ -58,6 +58,8 @@ def weighted_reduce(terms, sample_weight=None, reduction="mean"):
     >>> weighted_reduce(torch.tensor([1.0, 3.0]), torch.tensor([3.0, 1.0]))
     tensor(1.5000)
     """
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
     if sample_weight is None:
         if reduction == "mean":
             return terms.mean()
@@ -179,7 +181,8 @@ def split_logits(input, target):
 
     Returns ``(logits, target, is_binary)``. One logit per sample (shape ``(n,)``
     or ``(n, 1)``) is the log-odds of class 1; ``(n, K)`` with ``K >= 2`` are the
-    logits of ``K`` classes and ``target`` holds class indices.
+    logits of ``K`` classes. ``target`` holds class indices (``{0, 1}`` for one
+    logit); anything else raises ``ValueError``.
     """
     if input.ndim == 2 and input.shape[1] == 1:
         input = input.reshape(-1)
@@ -197,4 +200,12 @@ def split_logits(input, target):
             f"target must have shape ({input.shape[0]},) (one label per sample), "
             f"got {tuple(target.shape)}."
         )
+    n_classes = 2 if binary else input.shape[1]
+    if target.numel():
+        low, high = torch.aminmax(target)
+        if low < 0 or high > n_classes - 1:
+            raise ValueError(
+                f"target must hold class indices in [0, {n_classes - 1}] for this "
+                f"input; got values in [{low.item()}, {high.item()}]."
+            )
     return input, target, binary

@@ -30,6 +30,12 @@ def register_loss(cls):
         raise TypeError("register_loss expects a subclass of BaseLoss.")
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no `name` to register under.")
+    for key in (cls.name, *cls.aliases):
+        if not isinstance(key, str) or key != key.strip().lower():
+            raise ValueError(
+                f"Loss names are lower-case without surrounding spaces; {cls.__name__} "
+                f"declares {key!r}."
+            )
     unknown = set(cls.tasks) - set(TASKS)
     if unknown or not cls.tasks:
         raise ValueError(
@@ -65,7 +71,7 @@ def get_loss_class(spec):
         key = _ALIASES.get(key, key)
         if key in _REGISTRY:
             return _REGISTRY[key]
-        close = difflib.get_close_matches(spec, _all_names(), n=1)
+        close = difflib.get_close_matches(key, _all_names(), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(
             f"Unknown loss {spec!r}.{hint} Valid names: {', '.join(_all_names())}."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import torch.nn.functional as F
 
 from ._base import BaseLoss, split_logits
@@ -56,13 +58,15 @@ class CrossEntropyLoss(BaseLoss):
 
     def __init__(self, *, label_smoothing=0.0, reduction="mean"):
         super().__init__(reduction=reduction)
-        if not isinstance(label_smoothing, int | float) or not (
-            0.0 <= label_smoothing < 1.0
+        if (
+            not isinstance(label_smoothing, numbers.Real)
+            or isinstance(label_smoothing, bool)
+            or not 0.0 <= label_smoothing < 1.0
         ):
             raise ValueError(
                 f"label_smoothing must be a float in [0, 1), got {label_smoothing!r}."
             )
-        self.label_smoothing = label_smoothing
+        self.label_smoothing = float(label_smoothing)
 
     def loss_terms(self, input, target):
         z, y, binary = split_logits(input, target)

@@ -91,7 +91,7 @@ class FocalLoss(BaseLoss):
         if isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
             if not 0.0 <= alpha <= 1.0:
                 raise ValueError(f"alpha as a float must lie in [0, 1], got {alpha!r}.")
-            return torch.tensor([1.0 - alpha, float(alpha)])
+            return torch.tensor([1.0 - alpha, float(alpha)], dtype=torch.float64)
         try:
             values = np.asarray(alpha, dtype=float)
         except (TypeError, ValueError):
@@ -103,7 +103,7 @@ class FocalLoss(BaseLoss):
             )
         if not np.all(np.isfinite(values)) or np.any(values < 0):
             raise ValueError(f"alpha factors must be finite and >= 0, got {alpha!r}.")
-        return torch.as_tensor(values, dtype=torch.float32)
+        return torch.as_tensor(values, dtype=torch.float64)
 
     def loss_terms(self, input, target):
         z, y, binary = split_logits(input, target)

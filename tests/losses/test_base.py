@@ -8,6 +8,23 @@ import torch
 from sklearn_losses.losses import BaseLoss, weighted_reduce
 from sklearn_losses.losses._base import split_logits
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_torch_thread():
+    """Run these tiny tensor computations on one intra-op thread.
+
+    On a busy two-core machine, OpenMP's hand-off costs ~10 ms per call of
+    ``log_softmax``/``cross_entropy`` on a 6x4 tensor, which makes ``gradcheck``
+    take seconds. The previous setting is restored for the other test modules.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 TERMS = [1.0, 2.0, 3.0, 4.0]
 WEIGHTS = [1.0, 0.0, 2.0, 1.0]
 
@@ -68,9 +85,7 @@ def test_weighted_reduce_integer_weights(reduction):
     [(torch.float32, torch.float64), (torch.float64, torch.float32)],
 )
 def test_weighted_reduce_output_dtype_follows_terms(terms_dtype, weight_dtype):
-    out = weighted_reduce(
-        _t(TERMS, terms_dtype), _t(WEIGHTS, weight_dtype), "mean"
-    )
+    out = weighted_reduce(_t(TERMS, terms_dtype), _t(WEIGHTS, weight_dtype), "mean")
     assert out.dtype == terms_dtype
     assert out.item() == pytest.approx(2.75)
 
@@ -121,7 +136,8 @@ def test_base_loss_forward_uses_weighted_reduce():
 
 # -- split_logits -------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("shape", "binary"), [((5,), True), ((5, 1), True), ((5, 2), False), ((5, 4), False)]
+    ("shape", "binary"),
+    [((5,), True), ((5, 1), True), ((5, 2), False), ((5, 4), False)],
 )
 def test_split_logits_shapes(shape, binary):
     z = torch.randn(shape)
@@ -142,4 +158,19 @@ def test_split_logits_bad_input_shape(shape):
 @pytest.mark.parametrize("target_shape", [(4,), (6,), (5, 1), (1, 5)])
 def test_split_logits_bad_target_shape(input_shape, target_shape):
     with pytest.raises(ValueError, match="target"):
-        split_logits(torch.zeros(input_shape), torch.zeros(target_shape, dtype=torch.long))
+        split_logits(
+            torch.zeros(input_shape), torch.zeros(target_shape, dtype=torch.long)
+        )
+
+
+@pytest.mark.parametrize(
+    ("shape", "target"),
+    [((3,), [0, 1, 2]), ((3,), [0, -1, 1]), ((3, 3), [0, 3, 1]), ((3, 3), [-1, 0, 1])],
+)
+@pytest.mark.parametrize("loss_name", ["cross_entropy", "focal"])
+def test_target_outside_class_range_raises(loss_name, shape, target):
+    from sklearn_losses.losses import get_loss
+
+    loss = get_loss(loss_name)
+    with pytest.raises(ValueError, match="class indices"):
+        loss(torch.zeros(shape), torch.tensor(target))
