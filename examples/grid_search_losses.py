@@ -25,6 +25,8 @@ search = GridSearchCV(
     n_jobs=2,
 )
 search.fit(X, y)
-for params, score in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"]):
+for params, score in zip(
+    search.cv_results_["params"], search.cv_results_["mean_test_score"]
+):
     print(f"{score:.3f}  {params}")
 print("best:", search.best_params_)

@@ -34,7 +34,9 @@ def test_anyloss_random_task_shape_and_imbalance():
 
 def test_compare_losses_rows_and_metrics():
     X, y = load_imbalanced_breast_cancer(return_X_y=True)
-    rows = compare_losses(X, y, ["cross_entropy", "focal:gamma=1"], cv=2, estimator=FAST)
+    rows = compare_losses(
+        X, y, ["cross_entropy", "focal:gamma=1"], cv=2, estimator=FAST
+    )
     assert [r["loss"] for r in rows] in (
         ["cross_entropy", "focal:gamma=1"],
         ["focal:gamma=1", "cross_entropy"],
@@ -71,7 +73,9 @@ def test_candidate_parsing_errors():
 
 
 def test_cli_compare_prints_table(capsys):
-    code = main(["compare", "--losses", "cross_entropy", "--cv", "2", "--max-epochs", "2"])
+    code = main(
+        ["compare", "--losses", "cross_entropy", "--cv", "2", "--max-epochs", "2"]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "| cross_entropy |" in out and "PR-AUC" in out

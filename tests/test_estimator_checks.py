@@ -5,7 +5,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn_losses import LossClassifier
 from sklearn_losses.losses import list_losses
 
-CLASSIFICATION_LOSSES = sorted(set(list_losses("binary")) | set(list_losses("multiclass")))
+CLASSIFICATION_LOSSES = sorted(
+    set(list_losses("binary")) | set(list_losses("multiclass"))
+)
 
 EXPECTED_FAILED_CHECKS = {
     "check_sample_weight_equivalence_on_dense_data": (

@@ -54,6 +54,10 @@ def _is_real(value):
     )
 
 
+def _silent(*args, **kwargs):
+    """A sink that discards messages (picklable, unlike a lambda)."""
+
+
 class BaseLossEstimator(BaseEstimator):
     """Shared machinery of the neural estimators; not used directly."""
 
@@ -256,7 +260,7 @@ class BaseLossEstimator(BaseEstimator):
                         threshold_mode="abs",
                         lower_is_better=lower_is_better,
                         load_best=True,
-                        sink=print if self.verbose else (lambda *a, **k: None),
+                        sink=print if self.verbose else _silent,
                     ),
                 )
             )

@@ -376,7 +376,8 @@ class _FrozenOutputs(ClassifierMixin, BaseEstimator):
 
 
 def _as_float32(X):
-    X32 = np.asarray(X, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        X32 = np.asarray(X, dtype=np.float32)
     if X32.dtype != X.dtype and not np.all(np.isfinite(X32)):
         raise ValueError(
             "X holds values too large for float32 (the network's precision); "

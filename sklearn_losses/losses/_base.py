@@ -139,8 +139,11 @@ class BaseLoss(nn.Module):
             if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
         )
 
-    def get_params(self):
-        """Return the constructor parameters of this loss as a dict."""
+    def get_params(self, deep=True):
+        """Return the constructor parameters of this loss as a dict.
+
+        ``deep`` is accepted for scikit-learn's ``clone`` and has no effect.
+        """
         return {name: getattr(self, name) for name in self._param_names()}
 
     def extra_repr(self):

@@ -66,7 +66,7 @@ class CrossEntropyLoss(BaseLoss):
             raise ValueError(
                 f"label_smoothing must be a float in [0, 1), got {label_smoothing!r}."
             )
-        self.label_smoothing = float(label_smoothing)
+        self.label_smoothing = label_smoothing
 
     def loss_terms(self, input, target):
         z, y, binary = split_logits(input, target)

@@ -8,23 +8,6 @@ import torch
 
 from sklearn_losses.losses import CrossEntropyLoss, FocalLoss
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_torch_thread():
-    """Run these tiny tensor computations on one intra-op thread.
-
-    On a busy two-core machine, OpenMP's hand-off costs ~10 ms per call of
-    ``log_softmax``/``cross_entropy`` on a 6x4 tensor, which makes ``gradcheck``
-    take seconds. The previous setting is restored for the other test modules.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 F64 = torch.float64
 GAMMAS = [0.0, 0.5, 2.0, 5.0]
 
