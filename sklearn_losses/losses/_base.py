@@ -205,10 +205,10 @@ def split_logits(input, target):
         )
     n_classes = 2 if binary else input.shape[1]
     if target.numel():
-        low, high = torch.aminmax(target)
+        low, high = (v.item() for v in torch.aminmax(target))
         if low < 0 or high > n_classes - 1:
             raise ValueError(
                 f"target must hold class indices in [0, {n_classes - 1}] for this "
-                f"input; got values in [{low.item()}, {high.item()}]."
+                f"input; got values in [{low}, {high}]."
             )
     return input, target, binary
