@@ -17,9 +17,25 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
+# Per loss: checks whose premise does not hold for that loss, with the reason.
+EXPECTED_FAILED_BY_LOSS = {
+    "anyloss": {
+        "check_class_weight_classifiers": (
+            "class weights cancel in AnyLoss's per-class ratios (balanced accuracy, "
+            "G-mean) and F1's pull on false positives scales with TP, which weights "
+            "{1: 1e-4} make ~0; tests/losses/test_anyloss.py checks weighted counts"
+        ),
+    },
+}
+
+
+def _expected_failed(estimator):
+    return {**EXPECTED_FAILED_CHECKS, **EXPECTED_FAILED_BY_LOSS.get(estimator.loss, {})}
+
+
 @parametrize_with_checks(
     [LossClassifier(loss=name, random_state=0) for name in CLASSIFICATION_LOSSES],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+    expected_failed_checks=_expected_failed,
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import numbers
 import warnings
 
@@ -126,7 +127,16 @@ class BaseLossEstimator(BaseEstimator):
                 _is_real(self.weight_decay) and self.weight_decay >= 0,
                 "a float >= 0",
             ),
-            ("batch_size", _is_int(self.batch_size, 1), "an int >= 1"),
+            (
+                "batch_size",
+                self.batch_size == "auto" or _is_int(self.batch_size, 1),
+                "'auto' or an int >= 1",
+            ),
+            (
+                "batch_sampler",
+                self.batch_sampler in ("auto", "random", "stratified"),
+                "'auto', 'random' or 'stratified'",
+            ),
             ("max_epochs", _is_int(self.max_epochs, 1), "an int >= 1"),
             (
                 "validation_fraction",
@@ -297,6 +307,18 @@ class BaseLossEstimator(BaseEstimator):
         }
 
     # -- training -------------------------------------------------------------
+    def _batch_plan(self, loss, n_train):
+        """(batch size, stratified?) for this loss and training-set size."""
+        batch_size = self.batch_size
+        if batch_size == "auto":
+            batch_size = 128
+            if not loss.decomposable:
+                batch_size = max(128, math.ceil(0.05 * n_train))
+        sampler = self.batch_sampler
+        if sampler == "auto":
+            sampler = "random" if loss.decomposable else "stratified"
+        return batch_size, sampler == "stratified"
+
     def _train(self, arrays, stratify, n_features, n_outputs, loss, score_fn):
         """Build (or reuse, with warm_start) the engine and train it.
 
@@ -323,6 +345,7 @@ class BaseLossEstimator(BaseEstimator):
             valid = {k: v[valid_idx] for k, v in arrays.items()}
         else:
             train, valid = arrays, None
+        batch_size, stratified = self._batch_plan(loss, len(train["y"]))
         monitor_score = loss.monitor == "score" or self.validation_scoring is not None
         monitor = "valid_score" if monitor_score else "valid_loss"
 
@@ -339,7 +362,7 @@ class BaseLossEstimator(BaseEstimator):
                     lr=self.lr,
                     optimizer__weight_decay=self.weight_decay,
                     max_epochs=self.max_epochs,
-                    batch_size=self.batch_size,
+                    batch_size=batch_size,
                     train_split=None,
                     callbacks=self._make_callbacks(monitor, not monitor_score),
                     device=device,
@@ -361,7 +384,8 @@ class BaseLossEstimator(BaseEstimator):
                     train_t,
                     valid=valid_t,
                     seed=seed,
-                    score_fn=None if valid is None else score_fn(valid),
+                    score_fn=None if valid is None else score_fn(valid, loss),
+                    stratified=stratified,
                 )
             except TrainingDivergedError as exc:
                 self._recover_or_raise(net, exc)

@@ -57,8 +57,15 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         Learning rate.
     weight_decay : float, default=0.0
         Weight decay passed to the optimizer.
-    batch_size : int, default=128
+    batch_size : int or "auto", default="auto"
         Mini-batch size (a batch larger than the data is the full batch).
+        ``"auto"``: 128 for per-sample losses; ``max(128, ceil(0.05 n_train))``
+        for batch-level losses such as AnyLoss (the AnyLoss paper's rule).
+    batch_sampler : {"auto", "random", "stratified"}, default="auto"
+        ``"random"``: a fresh permutation each epoch. ``"stratified"``: every
+        batch holds every class in proportion (at least one row of each class
+        where the data allows). ``"auto"``: stratified for batch-level losses,
+        random otherwise.
     max_epochs : int, default=100
         Number of passes over the training data (fewer with early stopping).
     early_stopping : bool, default=False
@@ -148,7 +155,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
-        batch_size=128,
+        batch_size="auto",
+        batch_sampler="auto",
         max_epochs=100,
         early_stopping=False,
         validation_fraction=0.1,
@@ -172,6 +180,7 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
+        self.batch_sampler = batch_sampler
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -230,6 +239,7 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         weight = self._sample_weight(X, y, sample_weight)
 
         self.classes_ = classes
+        self._task = task
         n_outputs = loss.binary_logits if task == "binary" else len(classes)
         self._binary_outputs = n_outputs if task == "binary" else None
         arrays = {"X": X, "y": y_enc.astype(np.int64), "sample_weight": weight}
@@ -271,28 +281,30 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         # Scale to mean 1 so that the loss scale (and lr) does not depend on it.
         return (weight / weight.mean()).astype(np.float32)
 
-    def _valid_score_fn(self, valid):
+    def _valid_score_fn(self, valid, loss):
         """Return ``logits -> score`` for the validation rows ``valid``."""
         y = valid["y"]
         w = valid.get("sample_weight")
-        if self.validation_scoring is None:
+        scoring, classes = self.validation_scoring, self.classes_
+        if scoring is None:
+            # The loss's own metric sees encoded labels: class 1 is the positive.
+            scoring = loss.validation_scorer(self._task)
+            classes = np.arange(len(self.classes_))
+        if scoring is None:
 
             def accuracy(logits):
                 pred = self._labels_from_logits(logits.detach().cpu().double().numpy())
                 return float(np.average(pred == y, weights=w))
 
             return accuracy
-        scorer = check_scoring(self, scoring=self.validation_scoring)
-        y_labels = None
+        scorer = check_scoring(self, scoring=scoring)
+        y_labels = classes[y]
+        rows = np.arange(len(y)).reshape(-1, 1)
+        kwargs = {} if w is None else {"sample_weight": w}
 
         def score(logits):
-            nonlocal y_labels
-            if y_labels is None:
-                y_labels = self.classes_[y]
             out = logits.detach().cpu().double().numpy()
-            view = _FrozenOutputs(self.classes_, self._decision_from_outputs(out))
-            rows = np.arange(len(y)).reshape(-1, 1)
-            kwargs = {} if w is None else {"sample_weight": w}
+            view = _FrozenOutputs(classes, self._decision_from_outputs(out))
             return float(scorer(view, rows, y_labels, **kwargs))
 
         return score

@@ -20,7 +20,7 @@ from skorch.callbacks import Callback, EpochTimer
 
 from ..exceptions import TrainingDivergedError
 
-__all__ = ["TensorNet", "PREDICT_CHUNK"]
+__all__ = ["TensorNet", "PREDICT_CHUNK", "stratified_permutation"]
 
 #: Rows per module call at prediction time.
 PREDICT_CHUNK = 1024
@@ -37,6 +37,37 @@ def _slice(data, start, stop):
     return {k: v[start:stop] for k, v in data.items()}
 
 
+def stratified_permutation(y, generator):
+    """A permutation whose contiguous blocks hold every class in proportion.
+
+    Rows are shuffled within their class, each class is spread evenly over the
+    permutation (row ``r`` of class ``c`` gets the key ``(r + u_c) / n_c`` with a
+    random offset ``u_c``), and the keys are sorted. Any block of ``b`` rows
+    then holds ``floor`` or ``ceil`` of ``b n_c / n`` rows of class ``c``: at least
+    one when ``n_c >= n / b``.
+
+    Parameters
+    ----------
+    y : torch.Tensor of shape (n,)
+        Class indices (CPU).
+    generator : torch.Generator
+
+    Returns
+    -------
+    torch.Tensor of shape (n,)
+    """
+    n = y.shape[0]
+    shuffled = torch.randperm(n, generator=generator)
+    grouped = shuffled[torch.argsort(y[shuffled], stable=True)]
+    cls = y[grouped]
+    counts = torch.bincount(y)
+    starts = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(n) - starts[cls]
+    offset = torch.rand(counts.shape[0], generator=generator, dtype=torch.float64)
+    key = (rank.double() + offset[cls]) / counts[cls].double()
+    return grouped[torch.argsort(key)]
+
+
 class TensorNet(NeuralNet):
     """skorch engine over dicts of tensors ``{"X", "y", "sample_weight", ...}``.
 
@@ -50,9 +81,19 @@ class TensorNet(NeuralNet):
 
     # -- the fit loop ---------------------------------------------------------
     def fit_loop(
-        self, X, y=None, epochs=None, *, valid=None, seed=0, score_fn=None, **kwargs
+        self,
+        X,
+        y=None,
+        epochs=None,
+        *,
+        valid=None,
+        seed=0,
+        score_fn=None,
+        stratified=False,
+        **kwargs,
     ):
         epochs = self.max_epochs if epochs is None else epochs
+        self._stratified = stratified
         generator = torch.Generator().manual_seed(int(seed))
         batch_cbs = [cb for _, cb in self.callbacks_ if _uses_batch_hooks(cb)]
         name = getattr(self.criterion_, "name", None) or type(self.criterion_).__name__
@@ -84,7 +125,11 @@ class TensorNet(NeuralNet):
         module, criterion, optimizer = self.module_, self.criterion_, self.optimizer_
         self._set_training(True)
         n = data["y"].shape[0]
-        perm = torch.randperm(n, generator=generator).to(data["y"].device)
+        if self._stratified:
+            perm = stratified_permutation(data["y"].cpu(), generator)
+        else:
+            perm = torch.randperm(n, generator=generator)
+        perm = perm.to(data["y"].device)
         data = {k: v.index_select(0, perm) for k, v in data.items()}
         X, y = data.pop("X"), data.pop("y")
         weight = data.pop("sample_weight", None)

@@ -4,7 +4,7 @@ Each loss follows the contract of :class:`BaseLoss` and is registered under a
 name usable as ``LossClassifier(loss=name)``.
 """
 
-from ._base import TASKS, BaseLoss, weighted_reduce
+from ._base import TASKS, BaseLoss, BatchLoss, weighted_reduce
 from ._registry import (
     check_loss_task,
     get_loss,
@@ -13,12 +13,15 @@ from ._registry import (
     loss_param_grid,
     register_loss,
 )
+from .anyloss import AnyLoss
 from .cross_entropy import CrossEntropyLoss
 from .focal import FocalLoss
 
 __all__ = [
     "TASKS",
+    "AnyLoss",
     "BaseLoss",
+    "BatchLoss",
     "CrossEntropyLoss",
     "FocalLoss",
     "check_loss_task",

@@ -8,7 +8,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-__all__ = ["BaseLoss", "weighted_reduce", "TASKS"]
+__all__ = ["BaseLoss", "BatchLoss", "weighted_reduce", "TASKS"]
 
 #: Tasks a loss can declare in :attr:`BaseLoss.tasks`.
 TASKS = (
@@ -156,6 +156,15 @@ class BaseLoss(nn.Module):
             f"{type(self).__name__} must implement loss_terms or override forward."
         )
 
+    def validation_scorer(self, task):
+        """The scorer early stopping should monitor for this loss, or None.
+
+        Losses with ``monitor = "score"`` return the metric they stand for; the
+        estimator uses it when the user sets no ``validation_scoring``. The
+        scorer sees labels encoded as ``0..K-1`` (class 1 is the positive).
+        """
+        return None
+
     def forward(self, input, target, *, sample_weight=None, **context):
         """Compute the loss.
 
@@ -177,6 +186,22 @@ class BaseLoss(nn.Module):
         """
         terms = self.loss_terms(input, target, **context)
         return weighted_reduce(terms, sample_weight, self.reduction)
+
+
+class BatchLoss(BaseLoss):
+    """Base class of batch-level (non-decomposable) losses.
+
+    Such a loss is a function of the whole batch, not a mean of per-sample terms,
+    so it has no ``reduction``; it overrides :meth:`forward` and documents what a
+    sample weight means for it. Estimators draw stratified batches for it by
+    default, and monitor a score rather than its value for early stopping.
+    """
+
+    decomposable = False
+    monitor = "score"
+
+    def __init__(self):
+        nn.Module.__init__(self)
 
 
 def split_logits(input, target):

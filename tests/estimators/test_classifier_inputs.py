@@ -204,7 +204,7 @@ def test_unexpected_keyword(binary_data):
     [
         ("lr", 0, r"lr must be a float > 0"),
         ("lr", -1, r"lr must be a float > 0"),
-        ("batch_size", 0, r"batch_size must be an int >= 1"),
+        ("batch_size", 0, r"batch_size must be .auto. or an int >= 1"),
         ("max_epochs", 0, r"max_epochs must be an int >= 1"),
         ("validation_fraction", 1.5, r"validation_fraction must be a float in \(0,"),
         ("dropout", 1.0, r"dropout must be a float in \[0, 1\)"),

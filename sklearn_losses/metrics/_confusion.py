@@ -1,0 +1,462 @@
+"""Confusion-matrix metrics defined once, as functions of (TP, FP, FN, TN).
+
+From one definition, a :class:`ConfusionMetric` gives
+
+- the exact metric on labels (:meth:`ConfusionMetric.score`), equal to
+  ``sklearn.metrics`` with the same ``sample_weight``, ``pos_label``, ``average``
+  and ``zero_division``;
+- the soft metric on differentiable counts (:meth:`ConfusionMetric.soft`), the
+  counts of AnyLoss's amplified probabilities (:func:`soft_confusion`);
+- the loss ``1 - soft metric`` (:meth:`ConfusionMetric.loss`);
+- a scorer for ``GridSearchCV`` (:meth:`ConfusionMetric.scorer`).
+
+The defining function uses only ``+ - * /`` and ``**`` (or ``sqrt`` through
+``** 0.5``), so the same code runs on numpy floats and on torch tensors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.metrics import make_scorer, multilabel_confusion_matrix
+from sklearn.utils.multiclass import type_of_target, unique_labels
+
+__all__ = [
+    "ConfusionMetric",
+    "make_confusion_metric",
+    "get_metric",
+    "list_metrics",
+    "soft_confusion",
+    "SOFT_EPS",
+]
+
+#: Added to each soft count so that no denominator of a metric is exactly zero
+#: (a batch without positives, say). Negligible against counts of whole samples.
+SOFT_EPS = 1e-9
+
+_AVERAGES = ("binary", "micro", "macro", "weighted", None)
+
+
+class ConfusionMetric:
+    """A metric of the binary confusion counts, with its exact and soft forms.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(tp, fp, fn, tn) -> value``, written with arithmetic operators only,
+        so that it works on numpy floats (exact form) and torch tensors (soft).
+    name : str
+        Short name, e.g. ``"f1"``.
+    higher_is_better : bool, default=True
+        Whether larger values are better (the loss is then ``1 - metric``;
+        otherwise the loss is the metric itself).
+    undefined : {"zero_division"} or float, default="zero_division"
+        What the exact metric is when ``fn`` divides by zero: the
+        ``zero_division`` argument of :meth:`score` (as precision, recall,
+        F-beta and Jaccard in scikit-learn), or a fixed value (0.0 for MCC, as
+        ``sklearn.metrics.matthews_corrcoef``).
+    exact : callable, default=None
+        Optional ``exact(tp, fp, fn, tn, zero_division) -> float`` overriding
+        the exact form where scikit-learn's edge cases differ from ``fn``
+        (balanced accuracy averages only the classes present in ``y_true``).
+
+    Examples
+    --------
+    >>> from sklearn_losses.metrics import make_confusion_metric
+    >>> informedness = make_confusion_metric(
+    ...     lambda tp, fp, fn, tn: tp / (tp + fn) + tn / (tn + fp) - 1,
+    ...     name="informedness",
+    ... )
+    >>> informedness.score([0, 1, 1, 0], [0, 1, 0, 0])
+    0.5
+    """
+
+    def __init__(
+        self, fn, name, *, higher_is_better=True, undefined="zero_division", exact=None
+    ):
+        if not callable(fn):
+            raise TypeError(f"fn must be callable fn(tp, fp, fn, tn); got {fn!r}.")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string; got {name!r}.")
+        if undefined != "zero_division" and not isinstance(undefined, numbers.Real):
+            raise ValueError(
+                f"undefined must be 'zero_division' or a number; got {undefined!r}."
+            )
+        self.fn = fn
+        self.name = name
+        self.higher_is_better = bool(higher_is_better)
+        self.undefined = undefined
+        self.exact = exact
+
+    def __repr__(self):
+        return f"ConfusionMetric({self.name!r})"
+
+    # -- exact ------------------------------------------------------------------
+    def from_counts(self, tp, fp, fn, tn, *, zero_division="warn"):
+        """The exact metric from (weighted) confusion counts."""
+        _check_zero_division(zero_division)
+        tp, fp, fn, tn = (np.float64(v) for v in (tp, fp, fn, tn))
+        if self.exact is not None:
+            return float(self.exact(tp, fp, fn, tn, zero_division))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            value = np.float64(self.fn(tp, fp, fn, tn))
+        if np.isfinite(value):
+            return float(value)
+        if self.undefined != "zero_division":
+            return float(self.undefined)
+        if zero_division == "warn":
+            warnings.warn(
+                f"{self.name} is ill-defined (a division by zero) and is set to 0.0. "
+                "Use zero_division to control this behavior.",
+                UndefinedMetricWarning,
+                stacklevel=3,
+            )
+            return 0.0
+        return float(zero_division)
+
+    def score(
+        self,
+        y_true,
+        y_pred,
+        *,
+        sample_weight=None,
+        pos_label=1,
+        average="binary",
+        labels=None,
+        zero_division="warn",
+    ):
+        """The exact metric on labels, as ``sklearn.metrics`` computes it.
+
+        Parameters
+        ----------
+        y_true, y_pred : array-like of shape (n_samples,)
+            True and predicted labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Each sample counts with its weight in the confusion counts.
+        pos_label : int, float, bool or str, default=1
+            The positive class for ``average="binary"``.
+        average : {"binary", "micro", "macro", "weighted"} or None, default="binary"
+            ``"binary"``: the counts of ``pos_label``. Otherwise one-vs-rest
+            counts per class, summed (micro), averaged (macro), averaged with
+            support weights (weighted), or returned per class (None).
+        labels : array-like, default=None
+            Classes to include when ``average != "binary"``.
+        zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+            The value when the metric divides by zero ("warn": 0.0 and a warning).
+
+        Returns
+        -------
+        float or ndarray
+        """
+        if average not in _AVERAGES:
+            raise ValueError(f"average must be one of {_AVERAGES}; got {average!r}.")
+        _check_zero_division(zero_division)
+        y_true = np.asarray(y_true)
+        y_pred = np.asarray(y_pred)
+        if y_true.shape != y_pred.shape or y_true.ndim != 1:
+            raise ValueError(
+                "y_true and y_pred must be 1-D with the same length; got shapes "
+                f"{y_true.shape} and {y_pred.shape}."
+            )
+        kinds = {type_of_target(y_true), type_of_target(y_pred)}
+        if not kinds <= {"binary", "multiclass"}:
+            raise ValueError(
+                f"{self.name} needs class labels; got targets of type {sorted(kinds)}."
+            )
+        present = unique_labels(y_true, y_pred)
+        if average == "binary":
+            if len(present) > 2:
+                raise ValueError(
+                    f"Target is multiclass but average='binary'. Choose average in "
+                    f"{_AVERAGES[1:]}."
+                )
+            if pos_label not in present and len(present) >= 2:
+                raise ValueError(
+                    f"pos_label={pos_label!r} is not a valid label. It should be one "
+                    f"of {present.tolist()}."
+                )
+            labels = [pos_label]
+        elif labels is None:
+            labels = present
+        mcm = multilabel_confusion_matrix(
+            y_true, y_pred, sample_weight=sample_weight, labels=labels
+        ).astype(np.float64)
+        tn, fp, fn, tp = (mcm[:, 0, 0], mcm[:, 0, 1], mcm[:, 1, 0], mcm[:, 1, 1])
+        if average == "micro":
+            return self.from_counts(
+                tp.sum(), fp.sum(), fn.sum(), tn.sum(), zero_division=zero_division
+            )
+        per_class = np.array(
+            [
+                self.from_counts(*c, zero_division=zero_division)
+                for c in zip(tp, fp, fn, tn)
+            ]
+        )
+        if average == "binary":
+            return float(per_class[0])
+        if average is None:
+            return per_class
+        if average == "weighted":
+            support = tp + fn
+            if support.sum() == 0:
+                return self.from_counts(0, 0, 0, 0, zero_division=zero_division)
+            return float(np.average(per_class, weights=support))
+        return float(np.mean(per_class))
+
+    __call__ = score
+
+    # -- soft -----------------------------------------------------------------
+    def soft(self, tp, fp, fn, tn):
+        """The metric on soft (differentiable) counts, each shifted by
+        :data:`SOFT_EPS` so that no denominator is zero."""
+        eps = SOFT_EPS
+        return self.fn(tp + eps, fp + eps, fn + eps, tn + eps)
+
+    # -- derived objects --------------------------------------------------------
+    def loss(self, **params):
+        """The AnyLoss module that trains on this metric (``1 - soft metric``)."""
+        from ..losses.anyloss import AnyLoss
+
+        return AnyLoss(metric=self, **params)
+
+    def scorer(self, **kwargs):
+        """A scikit-learn scorer (``make_scorer`` on :meth:`score`, from ``predict``).
+
+        ``kwargs`` (``pos_label``, ``average``, ``zero_division``) go to
+        :meth:`score`. Weighted scoring under metadata routing:
+        ``scorer.set_score_request(sample_weight=True)``.
+        """
+        return make_scorer(
+            self.score,
+            response_method="predict",
+            greater_is_better=self.higher_is_better,
+            **kwargs,
+        )
+
+
+def _check_zero_division(value):
+    ok = value == "warn" or (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and (np.isnan(value) or value in (0.0, 1.0))
+    )
+    if not ok:
+        raise ValueError(
+            f"zero_division must be 'warn', 0.0, 1.0 or np.nan; got {value!r}."
+        )
+
+
+def make_confusion_metric(fn, name, *, higher_is_better=True):
+    """Turn ``fn(tp, fp, fn, tn)`` into a :class:`ConfusionMetric`.
+
+    The exact form, the soft form, the AnyLoss loss and a scorer all follow.
+    Write ``fn`` with arithmetic operators only (``x ** 0.5`` for a square
+    root). For a model that must be pickled (``n_jobs`` with the loky backend
+    uses cloudpickle, so lambdas work there), define ``fn`` at module level.
+
+    Examples
+    --------
+    >>> from sklearn_losses.metrics import make_confusion_metric
+    >>> fowlkes_mallows = make_confusion_metric(
+    ...     lambda tp, fp, fn, tn: tp / ((tp + fp) * (tp + fn)) ** 0.5, name="fm")
+    >>> round(fowlkes_mallows.score([1, 1, 0, 0], [1, 0, 1, 0]), 3)
+    0.5
+    """
+    return ConfusionMetric(fn, name, higher_is_better=higher_is_better)
+
+
+def soft_confusion(probability, target, *, L=73.0, sample_weight=None):
+    """AnyLoss's differentiable confusion counts.
+
+    Binary (``probability`` of shape ``(n,)``, the probability of class 1):
+
+    .. math::
+
+        a_i = \\sigma(L (p_i - \\tfrac12)),\\quad TP = \\sum_i w_i y_i a_i,\\quad
+        FN = \\sum_i w_i y_i - TP,\\quad FP = \\sum_i w_i a_i - TP,\\quad
+        TN = \\sum_i w_i - TP - FN - FP
+
+    Multiclass (``probability`` of shape ``(n, K)``, rows summing to 1):
+    one-vs-rest counts per class with :math:`a = \\operatorname{softmax}(L p / 2)`,
+    which is the binary amplifier for ``K = 2`` and tends to the one-hot
+    ``argmax`` prediction as ``L`` grows. Returns four tensors of shape ``(K,)``.
+
+    Parameters
+    ----------
+    probability : torch.Tensor
+        Probabilities (not logits).
+    target : torch.Tensor of shape (n,)
+        Class indices.
+    L : float, default=73.0
+        Amplifier steepness.
+    sample_weight : torch.Tensor of shape (n,), default=None
+        Weights of the samples in the counts.
+
+    Returns
+    -------
+    tp, fp, fn, tn : torch.Tensor
+    """
+    w = None if sample_weight is None else sample_weight.to(probability.dtype)
+    if probability.ndim == 1:
+        a = torch.sigmoid(L * (probability - 0.5))
+        y = target.to(probability.dtype)
+    else:
+        a = torch.softmax(0.5 * L * probability, dim=1)
+        y = torch.nn.functional.one_hot(target, probability.shape[1]).to(a.dtype)
+    if w is not None:
+        wy = w.unsqueeze(-1) * y if y.ndim == 2 else w * y
+        wa = w.unsqueeze(-1) * a if a.ndim == 2 else w * a
+        total = w.sum()
+    else:
+        wy, wa, total = y, a, a.new_tensor(float(y.shape[0]))
+    tp = (wy * a).sum(0)
+    pos = wy.sum(0)
+    pred = wa.sum(0)
+    fn = pos - tp
+    fp = pred - tp
+    tn = total - tp - fn - fp
+    return tp, fp, fn, tn
+
+
+# -- the built-in metrics -------------------------------------------------------
+def _accuracy(tp, fp, fn, tn):
+    return (tp + tn) / (tp + fp + fn + tn)
+
+
+def _precision(tp, fp, fn, tn):
+    return tp / (tp + fp)
+
+
+def _recall(tp, fp, fn, tn):
+    return tp / (tp + fn)
+
+
+def _specificity(tp, fp, fn, tn):
+    return tn / (tn + fp)
+
+
+class _FBeta:
+    """F-beta as a picklable callable."""
+
+    def __init__(self, beta):
+        self.beta = beta
+
+    def __call__(self, tp, fp, fn, tn):
+        b2 = self.beta**2
+        return (1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp)
+
+
+def _gmean(tp, fp, fn, tn):
+    return (tp / (tp + fn) * (tn / (tn + fp))) ** 0.5
+
+
+def _balanced_accuracy(tp, fp, fn, tn):
+    return 0.5 * (tp / (tp + fn) + tn / (tn + fp))
+
+
+def _balanced_accuracy_exact(tp, fp, fn, tn, zero_division):
+    # scikit-learn averages the recalls of the classes present in y_true.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pairs = ((tp / (tp + fn), tp + fn), (tn / (tn + fp), tn + fp))
+    recalls = [recall for recall, support in pairs if support]
+    return float(np.mean(recalls)) if recalls else 0.0
+
+
+def _mcc(tp, fp, fn, tn):
+    return (tp * tn - fp * fn) / ((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)) ** 0.5
+
+
+def _jaccard(tp, fp, fn, tn):
+    return tp / (tp + fp + fn)
+
+
+def _informedness(tp, fp, fn, tn):
+    return tp / (tp + fn) + tn / (tn + fp) - 1
+
+
+ACCURACY = ConfusionMetric(_accuracy, "accuracy")
+PRECISION = ConfusionMetric(_precision, "precision")
+RECALL = ConfusionMetric(_recall, "recall")
+SPECIFICITY = ConfusionMetric(_specificity, "specificity")
+F1 = ConfusionMetric(_FBeta(1.0), "f1")
+F05 = ConfusionMetric(_FBeta(0.5), "f0.5")
+F2 = ConfusionMetric(_FBeta(2.0), "f2")
+GMEAN = ConfusionMetric(_gmean, "gmean")
+BALANCED_ACCURACY = ConfusionMetric(
+    _balanced_accuracy, "balanced_accuracy", exact=_balanced_accuracy_exact
+)
+MCC = ConfusionMetric(_mcc, "mcc", undefined=0.0)
+JACCARD = ConfusionMetric(_jaccard, "jaccard")
+INFORMEDNESS = ConfusionMetric(_informedness, "informedness")
+
+_METRICS = {
+    m.name: m
+    for m in (
+        ACCURACY,
+        PRECISION,
+        RECALL,
+        SPECIFICITY,
+        F1,
+        F05,
+        F2,
+        GMEAN,
+        BALANCED_ACCURACY,
+        MCC,
+        JACCARD,
+        INFORMEDNESS,
+    )
+}
+_METRIC_ALIASES = {
+    "tpr": "recall",
+    "sensitivity": "recall",
+    "tnr": "specificity",
+    "f05": "f0.5",
+    "f_beta_0.5": "f0.5",
+    "g_mean": "gmean",
+    "geometric_mean": "gmean",
+    "bacc": "balanced_accuracy",
+    "matthews": "mcc",
+    "csi": "jaccard",
+    "critical_success_index": "jaccard",
+    "youden": "informedness",
+    "tss": "informedness",
+}
+
+
+def list_metrics():
+    """Names of the built-in confusion-matrix metrics."""
+    return sorted(_METRICS)
+
+
+def get_metric(spec):
+    """Resolve a metric name or :class:`ConfusionMetric` (returned as is).
+
+    Examples
+    --------
+    >>> from sklearn_losses.metrics import get_metric
+    >>> get_metric("f1")
+    ConfusionMetric('f1')
+    """
+    if isinstance(spec, ConfusionMetric):
+        return spec
+    if isinstance(spec, str):
+        key = spec.strip().lower()
+        key = _METRIC_ALIASES.get(key, key)
+        if key in _METRICS:
+            return _METRICS[key]
+        names = sorted([*_METRICS, *_METRIC_ALIASES])
+        close = difflib.get_close_matches(key, names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"Unknown metric {spec!r}.{hint} Valid names: {', '.join(list_metrics())}; "
+            "or pass make_confusion_metric(fn, name)."
+        )
+    raise TypeError(
+        "metric must be a name or a ConfusionMetric (see make_confusion_metric); "
+        f"got {type(spec).__name__}."
+    )
