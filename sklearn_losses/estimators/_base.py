@@ -25,7 +25,7 @@ from ..exceptions import DivergenceWarning, TrainingDivergedError
 from ..losses import check_loss_task, get_loss, get_loss_class
 from ..modules import ACTIVATIONS, MLP
 from ._callbacks import EpochProgressBar
-from ._engine import TensorNet
+from ._engine import ENGINE_CONTEXT, TensorNet
 
 __all__ = ["BaseLossEstimator", "OPTIMIZERS"]
 
@@ -329,11 +329,18 @@ class BaseLossEstimator(BaseEstimator):
         device = torch.device(self.device)
         n = arrays["X"].shape[0]
         required = set(loss.requires)
-        missing = required - set(arrays)
+        missing = required - set(arrays) - set(ENGINE_CONTEXT)
         if missing:
             raise ValueError(
                 f"Loss {loss.name!r} needs {sorted(missing)} for each sample; pass "
                 "them to fit."
+            )
+        extra = set(arrays) - {"X", "y", "sample_weight", "index"} - required
+        if extra:
+            raise TypeError(
+                f"fit() got per-sample input(s) {sorted(extra)} that loss "
+                f"{loss.name!r} does not use (it uses: "
+                f"{sorted(required - set(ENGINE_CONTEXT)) or 'none'})."
             )
         keep = {"X", "y", "sample_weight", *required}
         arrays = {k: v for k, v in arrays.items() if k in keep and v is not None}
@@ -406,6 +413,30 @@ class BaseLossEstimator(BaseEstimator):
             DivergenceWarning,
             stacklevel=4,
         )
+
+    @staticmethod
+    def _per_sample_inputs(fit_params, n):
+        """Validate extra per-sample arrays passed to ``fit`` for the loss."""
+        out = {}
+        for name, value in fit_params.items():
+            if name in ("X", "y", "sample_weight", "index", *ENGINE_CONTEXT):
+                raise TypeError(f"fit() got {name!r} as a per-sample input.")
+            array = np.asarray(value)
+            if array.ndim == 0 or array.shape[0] != n:
+                raise ValueError(
+                    f"{name} must have one entry per sample ({n}); got shape "
+                    f"{array.shape}."
+                )
+            if array.dtype.kind == "f":
+                if not np.all(np.isfinite(array)):
+                    raise ValueError(f"{name} must be finite.")
+                array = array.astype(np.float32)
+            elif array.dtype.kind in "iub":
+                array = array.astype(np.int64)
+            else:
+                raise TypeError(f"{name} must be numeric; got dtype {array.dtype}.")
+            out[name] = array
+        return out
 
     def _forward_numpy(self, X):
         """Module outputs (float64 numpy) for validated float32 ``X``."""

@@ -201,7 +201,7 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         return tags
 
     # -- fit ------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Train the network on ``X, y``.
 
         Parameters
@@ -213,6 +213,10 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
             Class labels of any type (strings, ints, bools, ...).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; multiplied by ``class_weight``.
+        **fit_params : array-like of shape (n_samples,)
+            Further per-sample inputs of the loss, by the names it declares in
+            ``requires`` (e.g. ``likelihood=``). They follow the validation split
+            and every batch like the weights.
 
         Returns
         -------
@@ -244,6 +248,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         self._binary_outputs = n_outputs if task == "binary" else None
         arrays = {"X": X, "y": y_enc.astype(np.int64), "sample_weight": weight}
         arrays["index"] = np.arange(X.shape[0], dtype=np.int64)
+        arrays.update(self._per_sample_inputs(fit_params, X.shape[0]))
+        loss.setup(n_samples=X.shape[0], n_classes=len(classes))
         self._train(
             arrays,
             stratify=y_enc,

@@ -20,7 +20,11 @@ from skorch.callbacks import Callback, EpochTimer
 
 from ..exceptions import TrainingDivergedError
 
-__all__ = ["TensorNet", "PREDICT_CHUNK", "stratified_permutation"]
+__all__ = ["TensorNet", "PREDICT_CHUNK", "ENGINE_CONTEXT", "stratified_permutation"]
+
+#: Inputs the engine itself can hand to a loss that declares them in
+#: ``requires``: the batch's features, the network, and the epoch (from 1).
+ENGINE_CONTEXT = ("X", "module", "epoch")
 
 #: Rows per module call at prediction time.
 PREDICT_CHUNK = 1024
@@ -94,6 +98,8 @@ class TensorNet(NeuralNet):
     ):
         epochs = self.max_epochs if epochs is None else epochs
         self._stratified = stratified
+        requires = getattr(self.criterion_, "requires", ())
+        self._engine_keys = tuple(k for k in ENGINE_CONTEXT if k in requires)
         generator = torch.Generator().manual_seed(int(seed))
         batch_cbs = [cb for _, cb in self.callbacks_ if _uses_batch_hooks(cb)]
         name = getattr(self.criterion_, "name", None) or type(self.criterion_).__name__
@@ -140,6 +146,8 @@ class TensorNet(NeuralNet):
             xb, yb = X[start:stop], y[start:stop]
             wb = None if weight is None else weight[start:stop]
             context = _slice(data, start, stop) if data else {}
+            if self._engine_keys:
+                context.update(self._engine_context(xb))
             if batch_cbs:
                 self.notify("on_batch_begin", batch=(xb, yb), training=True)
             optimizer.zero_grad(set_to_none=True)
@@ -169,10 +177,16 @@ class TensorNet(NeuralNet):
         sizes[-1] = n - bs * (len(losses) - 1)
         return float((torch.stack(losses).float() * sizes).sum() / n)
 
+    def _engine_context(self, X):
+        values = {"X": X, "module": self.module_, "epoch": len(self.history)}
+        return {k: values[k] for k in self._engine_keys}
+
     def _evaluate(self, data, score_fn):
         self._set_training(False)
         logits = self.forward_tensor(data["X"])
         extra = {k: v for k, v in data.items() if k not in ("X", "y", "sample_weight")}
+        if self._engine_keys:
+            extra.update(self._engine_context(data["X"]))
         with torch.no_grad():
             loss = self.criterion_(
                 logits, data["y"], sample_weight=data.get("sample_weight"), **extra

@@ -102,7 +102,13 @@ class BaseLoss(nn.Module):
     - ``binary_logits``: how many logits the loss expects per sample on a binary
       task (1: one logit, the log-odds of the positive class; 2: two logits);
     - ``monitor``: what early stopping should watch, ``"loss"`` for a real
-      objective or ``"score"`` when the loss value is not comparable across epochs.
+      objective or ``"score"`` when the loss value is not comparable across epochs;
+    - ``task_hint``: a sentence added to the error when the loss is used for a
+      task it does not support (say why).
+
+    Besides per-sample arrays (``"index"``, a user's ``fit`` input), ``requires``
+    may name what the training engine provides: ``"X"`` (the batch's features),
+    ``"module"`` (the network, to re-run on perturbed inputs) and ``"epoch"``.
 
     Every constructor argument is stored under its own name, so
     :meth:`get_params` can rebuild the loss and estimators can ``clone`` it.
@@ -120,6 +126,7 @@ class BaseLoss(nn.Module):
     decomposable: ClassVar[bool] = True
     binary_logits: ClassVar[int] = 1
     monitor: ClassVar[str] = "loss"
+    task_hint: ClassVar[str] = ""
 
     def __init__(self, *, reduction="mean"):
         super().__init__()
@@ -155,6 +162,14 @@ class BaseLoss(nn.Module):
         raise NotImplementedError(
             f"{type(self).__name__} must implement loss_terms or override forward."
         )
+
+    def setup(self, *, n_samples, n_classes):
+        """Prepare state sized from the data; estimators call it at ``fit``.
+
+        Stateful losses (a per-sample buffer indexed by the row ``index``, say)
+        allocate it here, with :meth:`~torch.nn.Module.register_buffer` so that it
+        follows the device. The default does nothing.
+        """
 
     def validation_scorer(self, task):
         """The scorer early stopping should monitor for this loss, or None.

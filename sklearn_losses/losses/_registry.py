@@ -135,9 +135,10 @@ def check_loss_task(loss, task):
     cls = get_loss_class(loss)
     if task not in cls.tasks:
         fitting = ", ".join(list_losses(task)) or "none"
+        hint = f"{cls.task_hint} " if cls.task_hint else ""
         raise ValueError(
             f"Loss {cls.name or cls.__name__!r} supports {sorted(cls.tasks)} targets, "
-            f"but this target is {task!r}. Losses for {task!r}: {fitting}."
+            f"but this target is {task!r}. {hint}Losses for {task!r}: {fitting}."
         )
 
 
