@@ -14,16 +14,22 @@ from ._registry import (
     register_loss,
 )
 from .anyloss import AnyLoss
+from .comp_sum import AdvCompSumLoss, CompSumLoss, GCELoss, MAELoss, SumExpLoss
 from .cross_entropy import CrossEntropyLoss
 from .focal import FocalLoss
 
 __all__ = [
     "TASKS",
+    "AdvCompSumLoss",
     "AnyLoss",
     "BaseLoss",
     "BatchLoss",
+    "CompSumLoss",
     "CrossEntropyLoss",
     "FocalLoss",
+    "GCELoss",
+    "MAELoss",
+    "SumExpLoss",
     "check_loss_task",
     "get_loss",
     "get_loss_class",
