@@ -359,8 +359,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
 
 def _proba(decision):
     if decision.ndim == 1:
-        p = expit(decision)
-        return np.column_stack([1.0 - p, p])
+        # expit(-d) rather than 1 - expit(d): exact for large decision values.
+        return np.column_stack([expit(-decision), expit(decision)])
     return softmax(decision, axis=1)
 
 

@@ -17,9 +17,11 @@ from .anyloss import AnyLoss
 from .comp_sum import AdvCompSumLoss, CompSumLoss, GCELoss, MAELoss, SumExpLoss
 from .cross_entropy import CrossEntropyLoss
 from .focal import FocalLoss
+from .ldr import ALDRKLLoss, LDRKLLoss
 
 __all__ = [
     "TASKS",
+    "ALDRKLLoss",
     "AdvCompSumLoss",
     "AnyLoss",
     "BaseLoss",
@@ -28,6 +30,7 @@ __all__ = [
     "CrossEntropyLoss",
     "FocalLoss",
     "GCELoss",
+    "LDRKLLoss",
     "MAELoss",
     "SumExpLoss",
     "check_loss_task",
