@@ -3,10 +3,14 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_losses import LossClassifier
-from sklearn_losses.losses import list_losses
+from sklearn_losses.losses import AdvCompSumLoss, list_losses
 
+# sklearn's checks fit binary data without extra per-sample inputs. Left out:
+# multiclass-only losses (zloss: K >= 3) and losses that need an input of their
+# own in fit (generalized_focal: likelihood=); their own tests cover the estimator.
+LEFT_OUT = {"zloss", "generalized_focal"}
 CLASSIFICATION_LOSSES = sorted(
-    set(list_losses("binary")) | set(list_losses("multiclass"))
+    (set(list_losses("binary")) | set(list_losses("multiclass"))) - LEFT_OUT
 )
 
 EXPECTED_FAILED_CHECKS = {
@@ -30,16 +34,19 @@ EXPECTED_FAILED_BY_LOSS = {
 
 
 def _expected_failed(estimator):
-    return {**EXPECTED_FAILED_CHECKS, **EXPECTED_FAILED_BY_LOSS.get(estimator.loss, {})}
+    name = getattr(estimator.loss, "name", estimator.loss)
+    return {**EXPECTED_FAILED_CHECKS, **EXPECTED_FAILED_BY_LOSS.get(name, {})}
 
 
-# Cheaper settings where a loss's own cost is not what the checks are about.
-CHECK_PARAMS = {"adv_comp_sum": {"loss__steps": 2}}
+# Cheaper settings where a loss's own cost is not what the checks are about
+# (given as a loss instance: a loss__* keyword is an attribute outside the
+# signature, which check_no_attributes_set_in_init rejects by design).
+CHEAPER = {"adv_comp_sum": AdvCompSumLoss(steps=2)}
 
 
 @parametrize_with_checks(
     [
-        LossClassifier(loss=name, random_state=0, **CHECK_PARAMS.get(name, {}))
+        LossClassifier(loss=CHEAPER.get(name, name), random_state=0)
         for name in CLASSIFICATION_LOSSES
     ],
     expected_failed_checks=_expected_failed,

@@ -14,6 +14,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ..losses import get_loss_class
 from ._base import BaseLossEstimator
 
 __all__ = ["LossClassifier"]
@@ -197,7 +198,11 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = True
+        try:
+            tasks = get_loss_class(self.loss).tasks
+        except (TypeError, ValueError):  # an invalid loss is reported by fit
+            tasks = ("binary", "multiclass")
+        tags.classifier_tags.multi_class = "multiclass" in tasks
         return tags
 
     # -- fit ------------------------------------------------------------------

@@ -16,8 +16,11 @@ from ._registry import (
 from .anyloss import AnyLoss
 from .comp_sum import AdvCompSumLoss, CompSumLoss, GCELoss, MAELoss, SumExpLoss
 from .cross_entropy import CrossEntropyLoss
+from .dataset_equity import DEquityWeightedLoss, dequity_weights
+from .ensloss import EnsLoss
 from .focal import FocalLoss
 from .ldr import ALDRKLLoss, LDRKLLoss
+from .zloss import ZLoss
 
 __all__ = [
     "TASKS",
@@ -28,6 +31,8 @@ __all__ = [
     "BatchLoss",
     "CompSumLoss",
     "CrossEntropyLoss",
+    "DEquityWeightedLoss",
+    "EnsLoss",
     "FocalLoss",
     "GCELoss",
     "LDRKLLoss",
@@ -39,5 +44,7 @@ __all__ = [
     "list_losses",
     "loss_param_grid",
     "register_loss",
+    "ZLoss",
+    "dequity_weights",
     "weighted_reduce",
 ]

@@ -104,7 +104,9 @@ class BaseLoss(nn.Module):
     - ``monitor``: what early stopping should watch, ``"loss"`` for a real
       objective or ``"score"`` when the loss value is not comparable across epochs;
     - ``task_hint``: a sentence added to the error when the loss is used for a
-      task it does not support (say why).
+      task it does not support (say why);
+    - ``exact_gradient``: False for losses whose backward pass delivers a
+      designed (e.g. sampled) gradient rather than the derivative of the value.
 
     Besides per-sample arrays (``"index"``, a user's ``fit`` input), ``requires``
     may name what the training engine provides: ``"X"`` (the batch's features),
@@ -127,6 +129,7 @@ class BaseLoss(nn.Module):
     binary_logits: ClassVar[int] = 1
     monitor: ClassVar[str] = "loss"
     task_hint: ClassVar[str] = ""
+    exact_gradient: ClassVar[bool] = True
 
     def __init__(self, *, reduction="mean"):
         super().__init__()
