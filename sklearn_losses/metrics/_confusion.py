@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 import torch
 from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import make_scorer, multilabel_confusion_matrix
+from sklearn.metrics import make_scorer
 from sklearn.utils.multiclass import type_of_target, unique_labels
 
 __all__ = [
@@ -183,10 +183,7 @@ class ConfusionMetric:
             labels = [pos_label]
         elif labels is None:
             labels = present
-        mcm = multilabel_confusion_matrix(
-            y_true, y_pred, sample_weight=sample_weight, labels=labels
-        ).astype(np.float64)
-        tn, fp, fn, tp = (mcm[:, 0, 0], mcm[:, 0, 1], mcm[:, 1, 0], mcm[:, 1, 1])
+        tp, fp, fn, tn = _ovr_counts(y_true, y_pred, labels, sample_weight)
         if average == "micro":
             return self.from_counts(
                 tp.sum(), fp.sum(), fn.sum(), tn.sum(), zero_division=zero_division
@@ -201,12 +198,7 @@ class ConfusionMetric:
             return float(per_class[0])
         if average is None:
             return per_class
-        if average == "weighted":
-            support = tp + fn
-            if support.sum() == 0:
-                return self.from_counts(0, 0, 0, 0, zero_division=zero_division)
-            return float(np.average(per_class, weights=support))
-        return float(np.mean(per_class))
+        return _nanaverage(per_class, tp + fn if average == "weighted" else None)
 
     __call__ = score
 
@@ -237,6 +229,37 @@ class ConfusionMetric:
             greater_is_better=self.higher_is_better,
             **kwargs,
         )
+
+
+def _ovr_counts(y_true, y_pred, labels, sample_weight):
+    """One-vs-rest weighted counts per label, each a direct sum of weights.
+
+    (Computing TN as ``total - tp - fp - fn`` leaves float residues of ~1e-16
+    with fractional weights, which would hide a zero denominator.)
+    """
+    w = (
+        np.ones(len(y_true))
+        if sample_weight is None
+        else np.asarray(sample_weight, dtype=np.float64)
+    )
+    if w.shape != (len(y_true),):
+        raise ValueError(
+            f"sample_weight must have shape ({len(y_true)},); got {w.shape}."
+        )
+    labels = np.asarray(labels)
+    t = y_true[:, None] == labels[None, :]
+    p = y_pred[:, None] == labels[None, :]
+    return w @ (t & p), w @ (~t & p), w @ (t & ~p), w @ (~t & ~p)
+
+
+def _nanaverage(values, weights=None):
+    """Average ignoring NaN entries (all NaN: NaN), as scikit-learn does."""
+    keep = ~np.isnan(values)
+    if not keep.any():
+        return float("nan")
+    if weights is not None and np.sum(weights[keep]) > 0:
+        return float(np.average(values[keep], weights=weights[keep]))
+    return float(np.mean(values[keep]))
 
 
 def _check_zero_division(value):
