@@ -10,12 +10,15 @@ search can compare losses the way it compares ``C``::
 from .estimators import LossClassifier
 from .exceptions import DivergenceWarning, TrainingDivergedError
 from .losses import get_loss, list_losses, loss_param_grid
+from .sampling import DatasetEquityReweighter, Reweighted
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DatasetEquityReweighter",
     "DivergenceWarning",
     "LossClassifier",
+    "Reweighted",
     "TrainingDivergedError",
     "__version__",
     "get_loss",
