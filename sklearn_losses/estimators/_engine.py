@@ -19,6 +19,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer
 
 from ..exceptions import TrainingDivergedError
+from ..losses import trusted_targets
 
 __all__ = ["TensorNet", "PREDICT_CHUNK", "ENGINE_CONTEXT", "stratified_permutation"]
 
@@ -103,6 +104,11 @@ class TensorNet(NeuralNet):
         generator = torch.Generator().manual_seed(int(seed))
         batch_cbs = [cb for _, cb in self.callbacks_ if _uses_batch_hooks(cb)]
         name = getattr(self.criterion_, "name", None) or type(self.criterion_).__name__
+        with trusted_targets():  # labels were encoded by the estimator
+            self._epochs(epochs, X, valid, generator, batch_cbs, score_fn, name)
+        return self
+
+    def _epochs(self, epochs, X, valid, generator, batch_cbs, score_fn, name):
         epoch_kwargs = {"dataset_train": X, "dataset_valid": valid}
         for _ in range(epochs):
             self.notify("on_epoch_begin", **epoch_kwargs)
@@ -125,7 +131,6 @@ class TensorNet(NeuralNet):
                         "(validation)."
                     )
             self.notify("on_epoch_end", **epoch_kwargs)
-        return self
 
     def _train_epoch(self, data, generator, batch_cbs):
         module, criterion, optimizer = self.module_, self.criterion_, self.optimizer_

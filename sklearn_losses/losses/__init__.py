@@ -4,7 +4,7 @@ Each loss follows the contract of :class:`BaseLoss` and is registered under a
 name usable as ``LossClassifier(loss=name)``.
 """
 
-from ._base import TASKS, BaseLoss, BatchLoss, weighted_reduce
+from ._base import TASKS, BaseLoss, BatchLoss, trusted_targets, weighted_reduce
 from ._registry import (
     check_loss_task,
     get_loss,
@@ -46,5 +46,6 @@ __all__ = [
     "register_loss",
     "ZLoss",
     "dequity_weights",
+    "trusted_targets",
     "weighted_reduce",
 ]

@@ -18,7 +18,7 @@ ACTIVATIONS = {
 }
 
 
-class MLP(nn.Module):
+class MLP(nn.Sequential):
     """Fully connected network: ``[Linear -> activation -> Dropout] * L -> Linear``.
 
     Parameters
@@ -50,7 +50,6 @@ class MLP(nn.Module):
         activation="relu",
         dropout=0.0,
     ):
-        super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(
                 f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}."
@@ -63,9 +62,9 @@ class MLP(nn.Module):
                 layers.append(nn.Dropout(dropout))
             width = size
         layers.append(nn.Linear(width, n_outputs))
-        self.layers = nn.Sequential(*layers)
+        super().__init__(*layers)
         self.n_outputs = n_outputs
 
     def forward(self, X):
-        out = self.layers(X)
+        out = super().forward(X)
         return out.squeeze(-1) if self.n_outputs == 1 else out

@@ -157,3 +157,14 @@ def test_target_outside_class_range_raises(loss_name, shape, target):
     loss = get_loss(loss_name)
     with pytest.raises(ValueError, match="class indices"):
         loss(torch.zeros(shape), torch.tensor(target))
+
+
+def test_trusted_targets_skips_the_range_check_only_inside():
+    from sklearn_losses.losses import CrossEntropyLoss, trusted_targets
+
+    loss = CrossEntropyLoss()
+    with trusted_targets():
+        loss(torch.zeros(3, 3), torch.tensor([0, 1, 2]))
+        split_logits(torch.zeros(2), torch.tensor([0, 5]))  # not checked here
+    with pytest.raises(ValueError, match="class indices"):
+        split_logits(torch.zeros(2), torch.tensor([0, 5]))
