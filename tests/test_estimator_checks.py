@@ -2,12 +2,13 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_losses import LossClassifier
+from sklearn_losses import DatasetEquityReweighter, LossClassifier, Reweighted
 from sklearn_losses.losses import AdvCompSumLoss, list_losses
 
 # sklearn's checks fit binary data without extra per-sample inputs. Left out:
-# multiclass-only losses (zloss: K >= 3) and losses that need an input of their
-# own in fit (generalized_focal: likelihood=); their own tests cover the estimator.
+# multiclass-only losses (zloss refuses K < 3 by design; tests/losses/test_zloss.py
+# fits it on 3-class data) and generalized_focal, which needs likelihood= in fit
+# (checked below through Reweighted, which computes it).
 LEFT_OUT = {"zloss", "generalized_focal"}
 CLASSIFICATION_LOSSES = sorted(
     (set(list_losses("binary")) | set(list_losses("multiclass"))) - LEFT_OUT
@@ -58,4 +59,24 @@ CHEAPER = {"adv_comp_sum": AdvCompSumLoss(steps=2)}
     expected_failed_checks=_expected_failed,
 )
 def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+# generalized_focal needs per-sample likelihoods; the supported way to get them
+# inside sklearn's tools is the Reweighted meta-estimator, checked here as a whole.
+@parametrize_with_checks(
+    [
+        Reweighted(
+            LossClassifier(loss="generalized_focal", random_state=0),
+            reweighter=DatasetEquityReweighter(reducer="pca", random_state=0),
+        )
+    ],
+    expected_failed_checks=lambda est: {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "repeated rows change the clusters, hence the likelihoods, that the "
+            "reweighter finds (and float32 training, as above)"
+        ),
+    },
+)
+def test_sklearn_checks_generalized_focal_through_reweighted(estimator, check):
     check(estimator)
