@@ -148,6 +148,12 @@ class EnsLoss(BatchLoss):
 
     Notes
     -----
+    On imbalanced tables, pair it with ``class_weight="balanced"``: the sampled
+    derivatives shrink only like ``1 / margin``, so when the network gives every
+    row the same negative score the many negatives outweigh the few positives and
+    training can settle on the majority class (seen on satimage and page-blocks0
+    in ``benchmarks/bench_overfitting.py``).
+
     The value of the surrogate is not a loss value: it changes with every draw,
     can be negative, and is not comparable across batches or epochs. The loss
     therefore has ``monitor = "score"``: early stopping in an estimator watches
