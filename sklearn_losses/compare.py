@@ -25,9 +25,18 @@ METRICS = ("minority_f1", "balanced_accuracy", "pr_auc")
 def default_candidates(task="binary"):
     """One candidate per registered loss for ``task``, plus class-weighted CE.
 
+    Left out (ask for them by name): losses that need a per-sample input of their
+    own in ``fit`` (the generalized focal loss's ``likelihood``) and losses that
+    re-run the network on perturbed inputs (``adv_comp_sum``, ~10x the cost).
+
     Returns a dict ``{label: LossClassifier parameters}``.
     """
-    candidates = {name: {"loss": name} for name in list_losses(task)}
+    usable = [
+        name
+        for name in list_losses(task)
+        if set(get_loss_class(name).requires) <= {"index", "epoch"}
+    ]
+    candidates = {name: {"loss": name} for name in usable}
     candidates["cross_entropy+balanced"] = {
         "loss": "cross_entropy",
         "class_weight": "balanced",
