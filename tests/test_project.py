@@ -31,3 +31,11 @@ def test_readme_installs_pinned_torch_before_the_package():
 def test_public_names_are_exported():
     for name in sklearn_losses.__all__:
         assert hasattr(sklearn_losses, name), name
+
+
+def test_test_modules_have_unique_basenames():
+    # Test folders are not packages: two files with one basename cannot both be
+    # imported in one pytest process ("import file mismatch").
+    names = [p.name for p in (ROOT / "tests").rglob("*.py")]
+    duplicated = sorted({n for n in names if names.count(n) > 1} - {"__init__.py"})
+    assert not duplicated
