@@ -9,6 +9,7 @@ estimators (classifier, ranker, ...) add target encoding and outputs.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import math
 import numbers
@@ -55,6 +56,12 @@ def _is_real(value):
     )
 
 
+@functools.cache
+def _named_params(cls):
+    """The estimator class's signature parameters (read once per class)."""
+    return frozenset(cls._get_param_names())
+
+
 def _silent(*args, **kwargs):
     """A sink that discards messages (picklable, unlike a lambda)."""
 
@@ -75,7 +82,7 @@ class BaseLossEstimator(BaseEstimator):
             setattr(self, key, value)
 
     def _extra_params(self):
-        named = set(self._get_param_names())
+        named = _named_params(type(self))
         return {
             k: v
             for k, v in vars(self).items()
@@ -110,7 +117,7 @@ class BaseLossEstimator(BaseEstimator):
 
     def set_params(self, **params):
         """Set parameters, including ``loss__<name>`` and ``module__<name>``."""
-        named = set(self._get_param_names())
+        named = _named_params(type(self))
         extra = {k: v for k, v in params.items() if k not in named}
         self._set_prefixed(extra)
         rest = {k: v for k, v in params.items() if k not in extra}
