@@ -10,7 +10,7 @@ search can compare losses the way it compares ``C``::
 from .estimators import LossClassifier
 from .exceptions import DivergenceWarning, TrainingDivergedError
 from .losses import get_loss, list_losses, loss_param_grid
-from .sampling import DatasetEquityReweighter, Reweighted
+from .sampling import DatasetEquityReweighter, LossReweighting, Reweighted
 
 __version__ = "0.1.0"
 
@@ -18,6 +18,7 @@ __all__ = [
     "DatasetEquityReweighter",
     "DivergenceWarning",
     "LossClassifier",
+    "LossReweighting",
     "Reweighted",
     "TrainingDivergedError",
     "__version__",

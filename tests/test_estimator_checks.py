@@ -1,8 +1,14 @@
 """scikit-learn's estimator checks on LossClassifier with every registered loss."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_losses import DatasetEquityReweighter, LossClassifier, Reweighted
+from sklearn_losses import (
+    DatasetEquityReweighter,
+    LossClassifier,
+    LossReweighting,
+    Reweighted,
+)
 from sklearn_losses.losses import AdvCompSumLoss, list_losses
 
 # sklearn's checks fit binary data without extra per-sample inputs. Left out:
@@ -79,4 +85,39 @@ def test_sklearn_estimator_checks(estimator, check):
     },
 )
 def test_sklearn_checks_generalized_focal_through_reweighted(estimator, check):
+    check(estimator)
+
+
+# The reweighting options of LossClassifier: dynamic loss-based reweighting,
+# batches with fixed class shares, and a reweighter fitted inside fit (also the
+# direct way to give generalized_focal its likelihoods).
+_REWEIGHTING_ESTIMATORS = [
+    LossClassifier(reweighting=LossReweighting("linupper", warmup=0), random_state=0),
+    LossClassifier(batch_sampler="balanced", random_state=0),
+    LossClassifier(
+        reweighter=DatasetEquityReweighter(reducer="pca", random_state=0),
+        random_state=0,
+    ),
+    LossClassifier(
+        loss="generalized_focal",
+        reweighter=DatasetEquityReweighter(reducer="pca", random_state=0),
+        random_state=0,
+    ),
+]
+
+
+def _expected_failed_reweighting(estimator):
+    reason = EXPECTED_FAILED_CHECKS["check_sample_weight_equivalence_on_dense_data"]
+    if estimator.reweighter is not None:
+        reason = "repeated rows change the clusters the reweighter finds; " + reason
+    elif estimator.batch_sampler == "balanced":
+        reason = "repeated rows change the class counts that set the epoch; " + reason
+    return {"check_sample_weight_equivalence_on_dense_data": reason}
+
+
+@pytest.mark.filterwarnings("ignore:The clusterer labelled every sample:UserWarning")
+@parametrize_with_checks(
+    _REWEIGHTING_ESTIMATORS, expected_failed_checks=_expected_failed_reweighting
+)
+def test_sklearn_checks_reweighting_options(estimator, check):
     check(estimator)

@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from skorch.callbacks import EarlyStopping, PrintLog
@@ -25,6 +25,8 @@ from skorch.callbacks import EarlyStopping, PrintLog
 from ..exceptions import DivergenceWarning, TrainingDivergedError
 from ..losses import check_loss_task, get_loss, get_loss_class
 from ..modules import ACTIVATIONS, MLP
+from ..sampling._dynamic import STRATEGIES, LossReweighting, check_reweightable
+from ..sampling._reweighted import apply_reweighter
 from ._callbacks import EpochProgressBar
 from ._engine import ENGINE_CONTEXT, TensorNet
 
@@ -40,7 +42,10 @@ OPTIMIZERS = {
 }
 
 #: ``prefix__param`` keyword parameters an estimator accepts.
-PREFIXES = ("loss", "module", "optimizer", "callbacks")
+PREFIXES = ("loss", "module", "optimizer", "callbacks", "reweighting", "reweighter")
+
+#: Named batch samplers (``batch_sampler`` also takes a positive fraction).
+BATCH_SAMPLERS = ("auto", "random", "stratified", "balanced")
 
 
 def _is_int(value, low=None):
@@ -141,8 +146,13 @@ class BaseLossEstimator(BaseEstimator):
             ),
             (
                 "batch_sampler",
-                self.batch_sampler in ("auto", "random", "stratified"),
-                "'auto', 'random' or 'stratified'",
+                (
+                    isinstance(self.batch_sampler, str)
+                    and self.batch_sampler in BATCH_SAMPLERS
+                )
+                or (_is_real(self.batch_sampler) and 0 < self.batch_sampler < 1),
+                "'auto', 'random', 'stratified', 'balanced' or a float in (0, 1) "
+                "(the share of the positive class in every batch)",
             ),
             ("max_epochs", _is_int(self.max_epochs, 1), "an int >= 1"),
             (
@@ -314,23 +324,108 @@ class BaseLossEstimator(BaseEstimator):
         }
 
     # -- training -------------------------------------------------------------
-    def _batch_plan(self, loss, n_train):
-        """(batch size, stratified?) for this loss and training-set size."""
+    def _batch_plan(self, loss, y_train, n_classes):
+        """(batch size, engine sampler) for this loss and these training labels.
+
+        The engine sampler is ``"random"``, ``"stratified"`` or a tuple of class
+        shares per batch.
+        """
         batch_size = self.batch_size
         if batch_size == "auto":
             batch_size = 128
             if not loss.decomposable:
-                batch_size = max(128, math.ceil(0.05 * n_train))
+                batch_size = max(128, math.ceil(0.05 * len(y_train)))
         sampler = self.batch_sampler
-        if sampler == "auto":
+        if isinstance(sampler, str) and sampler == "auto":
             sampler = "random" if loss.decomposable else "stratified"
-        return batch_size, sampler == "stratified"
+        if isinstance(sampler, str) and sampler in ("random", "stratified"):
+            return batch_size, sampler
+        if sampler == "balanced":
+            shares = (1.0 / n_classes,) * n_classes
+        else:
+            if n_classes != 2:
+                raise ValueError(
+                    f"batch_sampler={sampler!r} (a share of the positive class) "
+                    f"needs a binary target; this one has {n_classes} classes. Use "
+                    "'balanced' for equal class shares."
+                )
+            shares = (1.0 - float(sampler), float(sampler))
+        present = np.bincount(y_train, minlength=n_classes)
+        if np.any(present == 0):
+            raise ValueError(
+                f"batch_sampler={sampler!r} needs every class among the training "
+                f"rows; class indices {np.flatnonzero(present == 0).tolist()} have "
+                "none (too few rows to split off a validation set?)."
+            )
+        return batch_size, shares
 
-    def _train(self, arrays, stratify, n_features, n_outputs, loss, score_fn):
+    def _apply_reweighter(self, X, y, sample_weight, fit_params, loss):
+        """Fit ``reweighter`` (if any) and fold it into the fit inputs."""
+        params = self._prefixed_params("reweighter")
+        if self.reweighter is None:
+            if params:
+                raise ValueError(
+                    f"reweighter__* parameters ({sorted(params)}) need a reweighter."
+                )
+            if hasattr(self, "reweighter_"):
+                del self.reweighter_
+            return sample_weight, fit_params
+        if not (
+            hasattr(self.reweighter, "fit") and hasattr(self.reweighter, "get_params")
+        ):
+            raise ValueError(
+                "reweighter must be None or an estimator whose fit sets weights_ "
+                f"(e.g. DatasetEquityReweighter()); got {self.reweighter!r}."
+            )
+        reweighter = clone(self.reweighter)
+        try:
+            reweighter.set_params(**params)
+        except ValueError as exc:
+            raise ValueError(f"Invalid reweighter__* parameter: {exc}") from None
+        use_likelihood = "likelihood" in loss.requires
+        fitted, weight, fit_params = apply_reweighter(
+            reweighter, X, y, sample_weight, fit_params, use_likelihood
+        )
+        self.reweighter_ = fitted
+        return weight, fit_params
+
+    def _build_reweighting(self, loss):
+        """The dynamic reweighting object for ``reweighting=``, or None."""
+        spec = self.reweighting
+        params = self._prefixed_params("reweighting")
+        if spec is None:
+            if params:
+                raise ValueError(
+                    f"reweighting__* parameters ({sorted(params)}) need reweighting "
+                    "to be set (e.g. 'linupper')."
+                )
+            return None
+        if isinstance(spec, str):
+            rw = LossReweighting(strategy=spec)
+        elif isinstance(spec, LossReweighting):
+            rw = clone(spec)
+        else:
+            raise ValueError(
+                "reweighting must be None, a strategy name "
+                f"({', '.join(map(repr, STRATEGIES))}) or a LossReweighting; got "
+                f"{spec!r}."
+            )
+        try:
+            rw.set_params(**params)
+        except ValueError as exc:
+            raise ValueError(f"Invalid reweighting__* parameter: {exc}") from None
+        rw.validate()
+        check_reweightable(loss)
+        return rw
+
+    def _train(
+        self, arrays, stratify, n_features, n_outputs, loss, score_fn, n_classes=None
+    ):
         """Build (or reuse, with warm_start) the engine and train it.
 
         ``arrays`` maps names (``X``, ``y``, ``sample_weight`` and any extra
-        per-sample input) to numpy arrays with one row per sample.
+        per-sample input) to numpy arrays with one row per sample;
+        ``n_classes`` is the number of classes of a classification target.
         """
         seed = self._seed()
         device = torch.device(self.device)
@@ -359,7 +454,8 @@ class BaseLossEstimator(BaseEstimator):
             valid = {k: v[valid_idx] for k, v in arrays.items()}
         else:
             train, valid = arrays, None
-        batch_size, stratified = self._batch_plan(loss, len(train["y"]))
+        batch_size, sampler = self._batch_plan(loss, train["y"], n_classes)
+        reweighting = self._build_reweighting(loss)
         monitor_score = loss.monitor == "score" or self.validation_scoring is not None
         monitor = "valid_score" if monitor_score else "valid_loss"
 
@@ -399,7 +495,8 @@ class BaseLossEstimator(BaseEstimator):
                     valid=valid_t,
                     seed=seed,
                     score_fn=None if valid is None else score_fn(valid, loss),
-                    stratified=stratified,
+                    sampler=sampler,
+                    reweighting=reweighting,
                 )
             except TrainingDivergedError as exc:
                 self._recover_or_raise(net, exc)

@@ -62,11 +62,17 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         Mini-batch size (a batch larger than the data is the full batch).
         ``"auto"``: 128 for per-sample losses; ``max(128, ceil(0.05 n_train))``
         for batch-level losses such as AnyLoss (the AnyLoss paper's rule).
-    batch_sampler : {"auto", "random", "stratified"}, default="auto"
+    batch_sampler : {"auto", "random", "stratified", "balanced"} or float, \
+default="auto"
         ``"random"``: a fresh permutation each epoch. ``"stratified"``: every
         batch holds every class in proportion (at least one row of each class
-        where the data allows). ``"auto"``: stratified for batch-level losses,
-        random otherwise.
+        where the data allows). ``"balanced"``: every batch holds every class in
+        equal shares. A float ``p`` in ``(0, 1)`` (binary targets): a share ``p``
+        of every batch is the positive class ``classes_[1]`` (LibAUC's
+        ``DualSampler``). With fixed shares an epoch has
+        ``max_c ceil(n_c / share_c)`` rows: the class that sets it is drawn once,
+        the others are cycled through reshuffled copies (rare classes repeat).
+        ``"auto"``: stratified for batch-level losses, random otherwise.
     max_epochs : int, default=100
         Number of passes over the training data (fewer with early stopping).
     early_stopping : bool, default=False
@@ -89,6 +95,21 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
     class_weight : None, "balanced" or dict, default=None
         Per-class weights, computed on the training data of each ``fit`` and
         multiplied into ``sample_weight``.
+    reweighter : None or estimator, default=None
+        A reweighter such as
+        :class:`~sklearn_losses.sampling.DatasetEquityReweighter`, cloned and
+        fitted on the training data of each ``fit``; its ``weights_`` are
+        multiplied into ``sample_weight`` (when the loss takes the dataset
+        likelihood, as ``"generalized_focal"``, its ``likelihood_`` is passed to
+        the loss instead). Its parameters are ``reweighter__<name>``. Fitted
+        clone: ``reweighter_``.
+    reweighting : None, str or LossReweighting, default=None
+        Dynamic loss-based reweighting of every batch (Sow et al., ICLR 2025):
+        ``"linupper"``, ``"quadratic"``, ``"extremes"`` or ``"upper"``, or a
+        :class:`~sklearn_losses.sampling.LossReweighting`; its parameters
+        (``temperature``, ``warmup``) as ``reweighting__<name>``. The batch's
+        per-sample losses, already computed, give multipliers of the sample
+        weights (no extra forward pass). Needs a per-sample loss.
     callbacks : None or list, default=None
         Extra skorch callbacks, as instances or ``(name, callback)`` pairs; their
         parameters are reachable as ``callbacks__<name>__<param>``.
@@ -122,6 +143,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         stopping, ``valid_loss`` and ``valid_score``.
     n_iter_ : int
         Number of epochs run.
+    reweighter_ : estimator
+        The fitted clone of ``reweighter`` (only when ``reweighter`` is set).
 
     See Also
     --------
@@ -165,6 +188,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         tol=1e-4,
         validation_scoring=None,
         class_weight=None,
+        reweighter=None,
+        reweighting=None,
         callbacks=None,
         warm_start=False,
         device="cpu",
@@ -189,6 +214,8 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         self.tol = tol
         self.validation_scoring = validation_scoring
         self.class_weight = class_weight
+        self.reweighter = reweighter
+        self.reweighting = reweighting
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.device = device
@@ -245,6 +272,9 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
             )
         task = "binary" if len(classes) == 2 else "multiclass"
         loss = self._build_loss(task)
+        sample_weight, fit_params = self._apply_reweighter(
+            X, y, sample_weight, fit_params, loss
+        )
         weight = self._sample_weight(X, y, sample_weight)
 
         self.classes_ = classes
@@ -262,6 +292,7 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
             n_outputs=n_outputs,
             loss=loss,
             score_fn=self._valid_score_fn,
+            n_classes=len(classes),
         )
         self.loss_ = self.net_.criterion_
         return self

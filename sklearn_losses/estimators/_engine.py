@@ -19,9 +19,15 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer
 
 from ..exceptions import TrainingDivergedError
-from ..losses import trusted_targets
+from ..losses import trusted_targets, weighted_reduce
 
-__all__ = ["TensorNet", "PREDICT_CHUNK", "ENGINE_CONTEXT", "stratified_permutation"]
+__all__ = [
+    "TensorNet",
+    "PREDICT_CHUNK",
+    "ENGINE_CONTEXT",
+    "stratified_permutation",
+    "proportion_permutation",
+]
 
 #: Inputs the engine itself can hand to a loss that declares them in
 #: ``requires``: the batch's features, the network, and the epoch (from 1).
@@ -36,6 +42,10 @@ _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 def _uses_batch_hooks(callback):
     cls = type(callback)
     return any(getattr(cls, h) is not getattr(Callback, h) for h in _BATCH_HOOKS)
+
+
+def _is_proportions(sampler):
+    return not isinstance(sampler, str)
 
 
 def _slice(data, start, stop):
@@ -73,6 +83,54 @@ def stratified_permutation(y, generator):
     return grouped[torch.argsort(key)]
 
 
+def proportion_permutation(y, proportions, generator):
+    """An epoch of row indices whose contiguous blocks hold fixed class shares.
+
+    Class ``c`` fills a share ``proportions[c]`` of every block (LibAUC's
+    ``DualSampler`` idea, for any number of classes). The epoch has
+    ``m = max_c ceil(n_c / proportions[c])`` rows, so every row is drawn at
+    least once: the class that sets ``m`` is drawn once, the others are cycled
+    through fresh shuffles of their rows (repeated when they are rarer than
+    their share asks). Within the epoch the classes are interleaved evenly as
+    in :func:`stratified_permutation`.
+
+    Parameters
+    ----------
+    y : torch.Tensor of shape (n,)
+        Class indices (CPU); every class must be present.
+    proportions : sequence of float
+        One share per class, positive, summing to 1.
+    generator : torch.Generator
+
+    Returns
+    -------
+    torch.Tensor of shape (m,)
+    """
+    counts = torch.bincount(y, minlength=len(proportions))
+    share = torch.as_tensor(proportions, dtype=torch.float64)
+    m = int(torch.ceil((counts.double() / share).max() - 1e-9))
+    draws = torch.round(share * m).long()
+    draws[int(torch.argmax(share))] += m - int(draws.sum())
+    parts, keys = [], []
+    for c in range(len(proportions)):
+        k = int(draws[c])
+        if k <= 0:
+            continue
+        rows = torch.nonzero(y == c).flatten()
+        reps = -(-k // rows.shape[0])
+        cycled = torch.cat(
+            [
+                rows[torch.randperm(rows.shape[0], generator=generator)]
+                for _ in range(reps)
+            ]
+        )[:k]
+        offset = torch.rand(1, generator=generator, dtype=torch.float64)
+        parts.append(cycled)
+        keys.append((torch.arange(k, dtype=torch.float64) + offset) / k)
+    order = torch.argsort(torch.cat(keys))
+    return torch.cat(parts)[order]
+
+
 class TensorNet(NeuralNet):
     """skorch engine over dicts of tensors ``{"X", "y", "sample_weight", ...}``.
 
@@ -94,11 +152,18 @@ class TensorNet(NeuralNet):
         valid=None,
         seed=0,
         score_fn=None,
-        stratified=False,
+        sampler="random",
+        reweighting=None,
         **kwargs,
     ):
         epochs = self.max_epochs if epochs is None else epochs
-        self._stratified = stratified
+        self._sampler = sampler
+        self._reweighting = reweighting
+        self._step = 0
+        if reweighting is not None:
+            rows = self._epoch_rows(X["y"])
+            bs = self.batch_size if self.batch_size > 0 else rows
+            self._warmup = reweighting.warmup_steps(epochs * -(-rows // bs))
         requires = getattr(self.criterion_, "requires", ())
         self._engine_keys = tuple(k for k in ENGINE_CONTEXT if k in requires)
         generator = torch.Generator().manual_seed(int(seed))
@@ -135,12 +200,8 @@ class TensorNet(NeuralNet):
     def _train_epoch(self, data, generator, batch_cbs):
         module, criterion, optimizer = self.module_, self.criterion_, self.optimizer_
         self._set_training(True)
-        n = data["y"].shape[0]
-        if self._stratified:
-            perm = stratified_permutation(data["y"].cpu(), generator)
-        else:
-            perm = torch.randperm(n, generator=generator)
-        perm = perm.to(data["y"].device)
+        perm = self._permutation(data["y"], generator).to(data["y"].device)
+        n = perm.shape[0]
         data = {k: v.index_select(0, perm) for k, v in data.items()}
         X, y = data.pop("X"), data.pop("y")
         weight = data.pop("sample_weight", None)
@@ -157,7 +218,10 @@ class TensorNet(NeuralNet):
                 self.notify("on_batch_begin", batch=(xb, yb), training=True)
             optimizer.zero_grad(set_to_none=True)
             y_pred = module(xb)
-            loss = criterion(y_pred, yb, sample_weight=wb, **context)
+            if self._reweighting is None:
+                loss = criterion(y_pred, yb, sample_weight=wb, **context)
+            else:
+                loss = self._reweighted_loss(y_pred, yb, wb, context)
             loss.backward()
             if batch_cbs:
                 self.notify(
@@ -181,6 +245,32 @@ class TensorNet(NeuralNet):
         sizes = torch.full((len(losses),), float(bs), device=y.device)
         sizes[-1] = n - bs * (len(losses) - 1)
         return float((torch.stack(losses).float() * sizes).sum() / n)
+
+    def _permutation(self, y, generator):
+        sampler = self._sampler
+        if sampler == "stratified":
+            return stratified_permutation(y.cpu(), generator)
+        if _is_proportions(sampler):
+            return proportion_permutation(y.cpu(), sampler, generator)
+        return torch.randperm(y.shape[0], generator=generator)
+
+    def _epoch_rows(self, y):
+        """Rows per epoch: ``n``, or more with fixed class proportions."""
+        if not _is_proportions(self._sampler):
+            return y.shape[0]
+        counts = torch.bincount(y.cpu(), minlength=len(self._sampler)).double()
+        share = torch.as_tensor(self._sampler, dtype=torch.float64)
+        return int(torch.ceil((counts / share).max() - 1e-9))
+
+    def _reweighted_loss(self, y_pred, yb, wb, context):
+        """Loss of the batch with dynamic per-sample multipliers (after warm-up)."""
+        criterion = self.criterion_
+        terms = criterion.loss_terms(y_pred, yb, **context)
+        self._step += 1
+        if self._step > self._warmup:
+            m = self._reweighting.multipliers(terms, wb)
+            wb = m if wb is None else wb * m
+        return weighted_reduce(terms, wb, "mean")
 
     def _engine_context(self, X):
         values = {"X": X, "module": self.module_, "epoch": len(self.history)}

@@ -8,20 +8,23 @@ import numbers
 import warnings
 
 import numpy as np
+from imblearn.base import BaseSampler
+from imblearn.utils import check_target_type
 from sklearn.base import BaseEstimator, clone
 from sklearn.cluster import DBSCAN
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils.validation import validate_data
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ..losses.dataset_equity import dequity_weights
 
 __all__ = ["DatasetEquityReweighter", "cluster_likelihood"]
 
 _REDUCERS = ("auto", "tsne", "pca")
+_STRATEGIES = ("all", "per_class")
 #: ``reducer="auto"`` uses t-SNE up to this many rows, PCA above.
 TSNE_MAX_SAMPLES = 20_000
 
@@ -95,7 +98,7 @@ def _check_nonneg(name, value):
         raise ValueError(f"{name} must be a finite float >= 0, got {value!r}.")
 
 
-class DatasetEquityReweighter(BaseEstimator):
+class DatasetEquityReweighter(BaseSampler):
     r"""DatasetEquity sample likelihoods and weights, and a likelihood sampler.
 
     The label-free "dataset likelihood" of DatasetEquity (Shrivastava et al.,
@@ -112,12 +115,16 @@ class DatasetEquityReweighter(BaseEstimator):
     those of the largest cluster get :math:`\eta / (\eta + 1)`.
 
     ``fit(X)`` computes ``likelihood_`` and ``weights_`` for the training rows.
-    ``fit_resample(X, y)`` also draws ``n_samples`` rows with replacement with
-    probability proportional to ``weights_`` (resampling that equals the
-    weighting in expectation), so the reweighter is a sampler step of
+    ``fit_resample(X, y)`` also draws rows with replacement with probability
+    proportional to ``weights_`` (resampling that equals the weighting in
+    expectation): it is an imbalanced-learn sampler, a step of
     :class:`imblearn.pipeline.Pipeline` (which calls ``fit_resample`` during fit
-    only and skips the step at predict time). To pass the weights as
-    ``sample_weight`` instead, use :class:`~sklearn_losses.sampling.Reweighted`.
+    only and skips the step at predict time). Weights of the user passed to
+    ``fit_resample(X, y, sample_weight=w)`` (in a Pipeline:
+    ``<step>__sample_weight=w``) multiply the drawing probabilities, so they
+    survive the resampling. To pass the weights as ``sample_weight`` instead,
+    use :class:`~sklearn_losses.sampling.Reweighted` or ``reweighter=`` of
+    :class:`~sklearn_losses.LossClassifier`.
 
     The likelihood ignores ``y`` (as in the paper) and is transductive: the
     clustering of one set of rows says nothing about new rows, so there is no
@@ -149,6 +156,13 @@ class DatasetEquityReweighter(BaseEstimator):
         :math:`\eta \ge 0`: the weights lie in :math:`[\eta / (\eta + 1), 1]`.
     gamma : float, default=5.0
         :math:`\gamma \ge 0`: the focusing exponent; 0 gives equal weights.
+    sampling_strategy : "all", "per_class", dict or callable, default="all"
+        How :meth:`fit_resample` draws. ``"all"``: ``n_samples`` rows from all
+        rows, so the class counts follow the weights (label-free, as the
+        paper). ``"per_class"``: each class keeps its count, rows drawn within
+        it. A dict ``{label: n}``: ``n`` rows of each listed class, the other
+        classes keep their counts; a callable ``f(y)`` returns such a dict.
+        Rows are always drawn in proportion to their weight.
     random_state : int, RandomState instance or None, default=None
         Seeds t-SNE and the draws of :meth:`fit_resample`.
 
@@ -160,8 +174,10 @@ class DatasetEquityReweighter(BaseEstimator):
         :math:`w(p_i)` of the training rows.
     labels_ : ndarray of shape (n_samples,)
         Cluster labels of the training rows (``-1``: noise).
-    sample_indices_ : ndarray of shape (n_samples,)
+    sample_indices_ : ndarray of shape (n_resampled,)
         Rows drawn by the last :meth:`fit_resample` (absent after :meth:`fit`).
+    sampling_strategy_ : dict
+        ``{label: rows drawn}`` of the last :meth:`fit_resample`.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -209,6 +225,7 @@ class DatasetEquityReweighter(BaseEstimator):
         noise_as_cluster=False,
         eta=1.0,
         gamma=5.0,
+        sampling_strategy="all",
         random_state=None,
     ):
         self.embedding = embedding
@@ -217,7 +234,16 @@ class DatasetEquityReweighter(BaseEstimator):
         self.noise_as_cluster = noise_as_cluster
         self.eta = eta
         self.gamma = gamma
+        self.sampling_strategy = sampling_strategy
         self.random_state = random_state
+
+    _sampling_type = "bypass"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.sampler_tags.sample_indices = True
+        tags.input_tags.sparse = False
+        return tags
 
     # -- validation -------------------------------------------------------------
     def _validate_params(self):
@@ -248,6 +274,16 @@ class DatasetEquityReweighter(BaseEstimator):
             )
         _check_nonneg("eta", self.eta)
         _check_nonneg("gamma", self.gamma)
+        strategy = self.sampling_strategy
+        if not (
+            (isinstance(strategy, str) and strategy in _STRATEGIES)
+            or isinstance(strategy, dict)
+            or callable(strategy)
+        ):
+            raise ValueError(
+                'sampling_strategy must be "all", "per_class", a dict {label: '
+                f"n_samples}} or a callable returning one; got {strategy!r}."
+            )
 
     def _validate_X(self, X, reset):
         return validate_data(
@@ -352,6 +388,9 @@ class DatasetEquityReweighter(BaseEstimator):
         """
         self._validate_params()
         X = self._validate_X(X, reset=True)
+        return self._fit_validated(X)
+
+    def _fit_validated(self, X):
         p, labels = self._likelihood_and_labels(X)
         if np.all(labels == -1):
             warnings.warn(
@@ -360,7 +399,7 @@ class DatasetEquityReweighter(BaseEstimator):
                 "the scale of the reduced space (t-SNE spreads small data "
                 "widely); pass a clusterer suited to the data.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         self.weights_ = self._weights(p)
         self.likelihood_ = p
@@ -418,22 +457,26 @@ class DatasetEquityReweighter(BaseEstimator):
         """
         return self._weights(self.compute_likelihood(X))
 
-    def fit_resample(self, X, y):
-        """Fit, then draw ``n_samples`` rows with replacement, ``P(i) ∝ w_i``.
+    def fit_resample(self, X, y, sample_weight=None):
+        """Fit on ``X``, then draw rows with replacement, ``P(i) ∝ w_i u_i``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Numeric features without missing values.
         y : array-like of shape (n_samples,)
-            Targets, resampled with the rows (not used for the weights).
+            Class labels, resampled with the rows (used by ``sampling_strategy``
+            only, never by the weights).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights :math:`u_i \\ge 0` of the user, multiplied into the drawing
+            probabilities.
 
         Returns
         -------
-        X_resampled : array-like of shape (n_samples, n_features)
+        X_resampled : array-like of shape (n_resampled, n_features)
             The drawn rows, of the type of ``X`` (a DataFrame stays one).
-        y_resampled : array-like of shape (n_samples,)
-            The matching targets.
+        y_resampled : array-like of shape (n_resampled,)
+            The matching labels.
 
         Examples
         --------
@@ -444,24 +487,90 @@ class DatasetEquityReweighter(BaseEstimator):
         >>> X_res, y_res = rw.fit_resample(X, y)
         >>> X_res.shape, rw.sample_indices_.shape
         ((25, 2), (25,))
+        >>> rw.set_params(sampling_strategy={1: 20}).fit_resample(X, y)[1].sum()
+        np.int64(20)
         """
         if y is None:
             raise ValueError("fit_resample needs y (it is resampled with X).")
-        n = _num_rows(y)
-        self.fit(X)
-        if n != self.weights_.shape[0]:
-            raise ValueError(
-                f"X and y have different numbers of samples: "
-                f"{self.weights_.shape[0]} and {n}."
+        return super().fit_resample(X, y, sample_weight=sample_weight)
+
+    def _check_X_y(self, X, y, accept_sparse=None):
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=True,
+            dtype=(np.float64, np.float32),
+            ensure_min_samples=2,
+        )
+        return X, y, binarize_y
+
+    def _fit_resample(self, X, y, sample_weight=None):
+        self._fit_validated(X)
+        n = X.shape[0]
+        prob = self.weights_.copy()
+        if sample_weight is not None:
+            prob = prob * _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
+        counts = self._target_counts(y)
         rng = check_random_state(self.random_state)
-        prob = self.weights_ / self.weights_.sum()
-        idx = rng.choice(n, size=n, replace=True, p=prob)
+        if counts is None:
+            if not prob.sum() > 0:
+                raise ValueError(
+                    "The DatasetEquity weights times sample_weight sum to zero: "
+                    "no row can be drawn."
+                )
+            idx = rng.choice(n, size=n, replace=True, p=prob / prob.sum())
+        else:
+            parts = []
+            for label, k in counts.items():
+                rows = np.flatnonzero(y == label)
+                p = prob[rows]
+                if k == 0:
+                    continue
+                if not p.sum() > 0:
+                    raise ValueError(
+                        f"Class {label!r}: its rows' weights (times sample_weight) "
+                        f"sum to zero, so {k} rows cannot be drawn from it."
+                    )
+                parts.append(rng.choice(rows, size=k, replace=True, p=p / p.sum()))
+            idx = np.concatenate(parts) if parts else np.empty(0, dtype=np.intp)
+        labels, drawn = np.unique(y[idx], return_counts=True)
+        self.sampling_strategy_ = dict(zip(labels.tolist(), drawn.tolist()))
         self.sample_indices_ = idx
-        return _safe_indexing(X, idx), _safe_indexing(y, idx)
+        return X[idx], y[idx]
 
-
-def _num_rows(y):
-    if hasattr(y, "shape"):
-        return y.shape[0]
-    return len(y)
+    def _target_counts(self, y):
+        """``{label: rows to draw}``, or None to draw from all rows at once."""
+        strategy = self.sampling_strategy
+        if isinstance(strategy, str) and strategy == "all":
+            return None
+        labels, counts = np.unique(y, return_counts=True)
+        out = dict(zip(labels.tolist(), counts.tolist()))
+        if isinstance(strategy, str):  # per_class
+            return out
+        target = strategy(y) if callable(strategy) else strategy
+        if not isinstance(target, dict):
+            raise ValueError(
+                f"sampling_strategy callable must return a dict; got {target!r}."
+            )
+        for label, k in target.items():
+            if label not in out:
+                raise ValueError(
+                    f"sampling_strategy names class {label!r}, which is not in y "
+                    f"(classes: {labels.tolist()})."
+                )
+            if not (isinstance(k, numbers.Integral) and not isinstance(k, bool)):
+                raise ValueError(
+                    f"sampling_strategy[{label!r}] must be an int >= 0; got {k!r}."
+                )
+            if k < 0:
+                raise ValueError(
+                    f"sampling_strategy[{label!r}] must be an int >= 0; got {k!r}."
+                )
+            out[label] = int(k)
+        if sum(out.values()) == 0:
+            raise ValueError("sampling_strategy asks for zero rows in all.")
+        return out

@@ -10,13 +10,14 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     _check_sample_weight,
+    _num_samples,
     check_is_fitted,
     has_fit_parameter,
 )
 
 from ._dataset_equity import DatasetEquityReweighter
 
-__all__ = ["Reweighted"]
+__all__ = ["Reweighted", "apply_reweighter"]
 
 
 def _estimator_has(attr):
@@ -48,6 +49,60 @@ def _needs_likelihood(estimator):
     except (TypeError, ValueError):
         return False
     return "likelihood" in tuple(getattr(cls, "requires", ()))
+
+
+def apply_reweighter(reweighter, X, y, sample_weight, fit_params, use_likelihood):
+    """Fit a clone of ``reweighter`` on ``X, y`` and fold its output into the
+    inputs of an estimator's ``fit``.
+
+    Returns ``(fitted reweighter, sample weights, fit params)``. With
+    ``use_likelihood`` (the estimator's loss takes the likelihood) the fit
+    params get ``likelihood=reweighter_.likelihood_`` and the weights are the
+    user's alone; otherwise the weights are ``weights_`` times the user's
+    ``sample_weight`` (never replacing them). The weights are float64, or
+    ``None`` when there are none.
+    """
+    if not hasattr(reweighter, "fit"):
+        raise ValueError(
+            f"reweighter must be an estimator with fit; got {reweighter!r}."
+        )
+    if use_likelihood and "likelihood" in fit_params:
+        raise ValueError(
+            "The reweighter computes `likelihood`; do not also pass likelihood= "
+            "to fit (drop the reweighter to use your own)."
+        )
+    reweighter_ = clone(reweighter).fit(X, y)
+    if not hasattr(reweighter_, "weights_"):
+        raise ValueError(
+            f"reweighter {type(reweighter).__name__} has no weights_ after fit."
+        )
+    n = _num_samples(X)
+    raw = np.asarray(reweighter_.weights_, dtype=np.float64)
+    if raw.shape != (n,) or not np.all(np.isfinite(raw)) or np.any(raw < 0):
+        raise ValueError(
+            f"reweighter {type(reweighter).__name__} must give one finite, "
+            f"non-negative weight per sample ({n}); got shape {raw.shape}."
+        )
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(
+            sample_weight, np.empty((n, 0)), ensure_non_negative=True
+        )
+    fit_params = dict(fit_params)
+    if use_likelihood:
+        if not hasattr(reweighter_, "likelihood_"):
+            raise ValueError(
+                "The estimator's loss needs the likelihood, but reweighter "
+                f"{type(reweighter).__name__} has no likelihood_."
+            )
+        fit_params["likelihood"] = reweighter_.likelihood_
+        return reweighter_, sample_weight, fit_params
+    weight = raw if sample_weight is None else raw * sample_weight
+    if not weight.sum() > 0:
+        raise ValueError(
+            "The reweighter's weights (times sample_weight) sum to zero: nothing "
+            "to train on."
+        )
+    return reweighter_, weight, fit_params
 
 
 class Reweighted(MetaEstimatorMixin, BaseEstimator):
@@ -163,23 +218,11 @@ dataset_equity.DEquityWeightedLoss`), the loss applies :math:`w(p)` itself:
         >>> sorted(set(clf.sample_weight_.tolist()))
         [0.0, 2.0]
         """
-        reweighter = self.reweighter
-        if reweighter is None:
-            reweighter = DatasetEquityReweighter()
-        if not hasattr(reweighter, "fit"):
-            raise ValueError(
-                f"reweighter must be an estimator with fit; got {reweighter!r}."
-            )
         if not hasattr(self.estimator, "fit"):
             raise ValueError(
                 f"estimator must be an estimator with fit; got {self.estimator!r}."
             )
         use_likelihood = _needs_likelihood(self.estimator)
-        if use_likelihood and "likelihood" in fit_params:
-            raise ValueError(
-                "Reweighted computes `likelihood` with its reweighter; do not pass "
-                "likelihood= to fit (fit the estimator directly to use your own)."
-            )
         if not use_likelihood and not has_fit_parameter(
             self.estimator, "sample_weight"
         ):
@@ -187,23 +230,12 @@ dataset_equity.DEquityWeightedLoss`), the loss applies :math:`w(p)` itself:
                 f"{type(self.estimator).__name__}.fit does not accept "
                 "sample_weight, so Reweighted cannot pass it the weights."
             )
-
-        reweighter_ = clone(reweighter).fit(X, y)
-        n = reweighter_.weights_.shape[0]
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, np.empty((n, 0)))
-        if use_likelihood:
-            if not hasattr(reweighter_, "likelihood_"):
-                raise ValueError(
-                    f"The loss of {type(self.estimator).__name__} needs the "
-                    "likelihood, but the reweighter has no likelihood_."
-                )
-            fit_params = {**fit_params, "likelihood": reweighter_.likelihood_}
-            weight = sample_weight
-        else:
-            weight = np.asarray(reweighter_.weights_, dtype=np.float64)
-            if sample_weight is not None:
-                weight = weight * sample_weight
+        reweighter = self.reweighter
+        if reweighter is None:
+            reweighter = DatasetEquityReweighter()
+        reweighter_, weight, fit_params = apply_reweighter(
+            reweighter, X, y, sample_weight, fit_params, use_likelihood
+        )
         if weight is not None:
             fit_params["sample_weight"] = weight
 
