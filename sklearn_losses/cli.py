@@ -10,6 +10,23 @@ from .losses import TASKS, list_losses
 
 __all__ = ["main"]
 
+_EXAMPLES = """\
+examples:
+  sklearn-losses compare
+  sklearn-losses compare data.csv --target churned
+  sklearn-losses compare data.csv --target churned --losses cross_entropy \\
+      focal anyloss:f1 ldr_kl --scoring f1 average_precision --cv 5 --n-jobs 2 \\
+      --out results/
+  sklearn-losses compare data.parquet --target churned --backend dask
+  sklearn-losses compare data.csv --target churned --backend dask \\
+      --scheduler tcp://host:8786
+
+loss specs: NAME, NAME:key=value[,key=value...]. Several values make a grid
+(focal:gamma=0.5,1,2); a bare value sets the loss's key parameter
+(anyloss:f1 = anyloss:metric=f1); estimator parameters too
+(cross_entropy:class_weight=balanced).
+"""
+
 
 def _build_parser():
     parser = argparse.ArgumentParser(
@@ -20,56 +37,189 @@ def _build_parser():
     cmp = sub.add_parser(
         "compare",
         help="cross-validated comparison of losses (default: built-in imbalanced data)",
+        description="Cross-validate neural classifiers trained with different "
+        "losses, each over a small grid of its parameters, and two reference "
+        "models (balanced logistic regression, gradient boosting) on the same "
+        "folds; print a leaderboard.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cmp.add_argument(
+        "data",
+        nargs="?",
+        default=None,
+        help="a .csv, .tsv or .parquet table (default: the built-in imbalanced "
+        "breast-cancer data, 393 rows, 9.2%% positive)",
+    )
+    cmp.add_argument("--target", help="the column to predict (needed with data)")
+    cmp.add_argument(
+        "--pos-label",
+        default=None,
+        help="the positive class of a binary target (default: the minority class)",
     )
     cmp.add_argument(
         "--losses",
         nargs="+",
         default=None,
-        help="losses to compare, e.g. cross_entropy focal:gamma=1 "
-        "cross_entropy:class_weight=balanced (default: all for the task)",
+        metavar="SPEC",
+        help="losses to compare, e.g. cross_entropy focal:gamma=1,2 anyloss:f1 "
+        "cross_entropy:class_weight=balanced (default: every loss for the task "
+        "and class-weighted cross-entropy)",
+    )
+    cmp.add_argument(
+        "--grid",
+        choices=("default", "none"),
+        default="default",
+        help="'default': each loss over a small grid of its key parameter "
+        "(focal gamma 1,2; anyloss metric f1,gmean; ...); 'none': its defaults "
+        "only. Values in a spec replace the grid of that parameter.",
+    )
+    cmp.add_argument(
+        "--scoring",
+        nargs="+",
+        default=None,
+        metavar="METRIC",
+        help="scikit-learn scorer names; the first ranks (default: f1 "
+        "balanced_accuracy average_precision, of the positive class)",
     )
     cmp.add_argument("--cv", type=int, default=5, help="number of folds (default 5)")
-    cmp.add_argument("--n-jobs", type=int, default=None, help="parallel folds")
-    cmp.add_argument("--max-epochs", type=int, default=100, help="epochs per fit")
+    cmp.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="fits run side by side, one thread each (default -1: one per core; "
+        "with --backend dask and no --scheduler: local workers, default 2)",
+    )
+    cmp.add_argument(
+        "--backend",
+        choices=("loky", "dask"),
+        default="loky",
+        help="loky: processes on this machine; dask: a dask.distributed cluster "
+        "(a LocalCluster unless --scheduler is given)",
+    )
+    cmp.add_argument(
+        "--scheduler", default=None, help="Dask scheduler address, tcp://host:8786"
+    )
+    cmp.add_argument(
+        "--max-epochs", type=int, default=100, help="epochs per fit (default 100)"
+    )
     cmp.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
+    cmp.add_argument(
+        "--no-reference",
+        dest="reference",
+        action="store_false",
+        help="leave out the reference models",
+    )
+    cmp.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="write results.csv, results.json and results.png to DIR",
+    )
+    cmp.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress bar",
+    )
     lst = sub.add_parser("list-losses", help="list the registered losses")
     lst.add_argument("--task", choices=TASKS, default=None)
     return parser
 
 
 def main(argv=None):
-    """Entry point of the ``sklearn-losses`` command; returns the exit code."""
+    """Entry point of the ``sklearn-losses`` command; returns the exit code.
+
+    Bad inputs (a missing file or column, a single-class target, an unknown
+    loss, metric or parameter) print ``error: <message>`` on stderr and return 2.
+
+    Examples
+    --------
+    >>> from sklearn_losses.cli import main
+    >>> main(["list-losses", "--task", "binary"])  # doctest: +ELLIPSIS
+    adv_comp_sum
+    ...
+    0
+    """
     args = _build_parser().parse_args(argv)
     if args.command == "list-losses":
         print("\n".join(list_losses(args.task)))
         return 0
-
-    from .compare import compare_losses, format_table
-    from .datasets import load_imbalanced_breast_cancer
-    from .estimators import LossClassifier
-
-    X, y = load_imbalanced_breast_cancer(return_X_y=True)
-    print(
-        f"Data: imbalanced breast cancer, {X.shape[0]} rows x {X.shape[1]} features, "
-        f"{y.mean():.1%} positive; {args.cv}-fold stratified CV, "
-        f"{args.max_epochs} epochs per fit.",
-        flush=True,
-    )
-    start = time.perf_counter()
     try:
-        rows = compare_losses(
-            X,
-            y,
-            args.losses,
-            cv=args.cv,
-            random_state=args.random_state,
-            n_jobs=args.n_jobs,
-            estimator=LossClassifier(max_epochs=args.max_epochs),
-        )
-    except (ValueError, TypeError) as exc:
+        return _compare(args)
+    except (ValueError, TypeError, ImportError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(format_table(rows))
+
+
+def _load(args):
+    """``(X, y, description)`` of the data the command compares on."""
+    if args.data is None:
+        if args.target is not None:
+            raise ValueError("--target needs a data file (compare DATA --target COL).")
+        from .datasets import load_imbalanced_breast_cancer
+
+        X, y = load_imbalanced_breast_cancer(return_X_y=True, as_frame=True)
+        y = ["malignant" if v else "benign" for v in y]
+        return X, y, "built-in imbalanced breast cancer (AnyLoss paper)", 0
+    if args.target is None:
+        raise ValueError(
+            f"--target is needed with a data file: the column of {args.data!r} "
+            "to predict."
+        )
+    from ._tables import read_table, split_target
+
+    X, y, dropped = split_target(read_table(args.data), args.target)
+    return X, y, args.data, dropped
+
+
+def _compare(args):
+    from ._tables import binary_target, prepare_features
+    from .compare import compare_losses, format_table
+    from .estimators import LossClassifier
+
+    start = time.perf_counter()
+    X, y, name, dropped = _load(args)
+    y_enc, positive = binary_target(y, args.pos_label)
+    _, numeric, categorical = prepare_features(X)
+    if positive is None:
+        target = f"{len(set(y))} classes"
+    else:
+        target = f"positive class {positive!r} ({y_enc.mean():.1%})"
+    skipped = f", {dropped} rows without a target left out" if dropped else ""
+    print(
+        f"Data: {name}, {len(y_enc)} rows x {X.shape[1]} columns "
+        f"({len(numeric)} numeric, {len(categorical)} categorical){skipped}; "
+        f"{target}; {args.cv}-fold stratified CV, {args.max_epochs} epochs per "
+        f"network; backend {args.backend}.",
+        flush=True,
+    )
+    table = compare_losses(
+        X,
+        y,
+        args.losses,
+        grid=args.grid,
+        scoring=args.scoring,
+        pos_label=positive,
+        cv=args.cv,
+        reference=args.reference,
+        estimator=LossClassifier(max_epochs=args.max_epochs),
+        random_state=args.random_state,
+        n_jobs=args.n_jobs,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        progress=args.progress,
+        out=args.out,
+        data_name=name,
+    )
+    print(format_table(table))
+    if (table["grid_size"] > 1).any():
+        print(
+            "\nBest params: the best grid point on these same folds (a slightly "
+            "optimistic score for losses with a grid)."
+        )
+    if args.out is not None:
+        print(f"Wrote results.csv, results.json and results.png to {args.out}")
     print(f"\nTotal time: {time.perf_counter() - start:.1f} s")
     return 0
 

@@ -1,18 +1,34 @@
-"""The main job: compare_losses, the table, the command line, the built-in data."""
+"""The main job in Python: compare_losses, its specs and grids, the table, the
+built-in data, and identical results on loky and Dask."""
+
+import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sklearn_losses import LossClassifier
-from sklearn_losses.cli import main
-from sklearn_losses.compare import compare_losses, default_candidates, format_table
+from sklearn_losses._tables import binary_target
+from sklearn_losses.compare import (
+    DEFAULT_GRIDS,
+    _combinations,
+    _parse_candidate,
+    compare_losses,
+    default_candidates,
+    format_table,
+)
 from sklearn_losses.datasets import load_imbalanced_breast_cancer, make_anyloss_random
 
 FAST = LossClassifier(max_epochs=3, hidden_layer_sizes=(8,))
+METRICS = ("f1", "balanced_accuracy", "average_precision")
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    return load_imbalanced_breast_cancer(return_X_y=True)
 
 
 def test_breast_cancer_task_matches_the_papers_construction():
-    pd = pytest.importorskip("pandas")
     from sklearn.datasets import load_breast_cancer
 
     X, t = load_breast_cancer(return_X_y=True, as_frame=True)
@@ -32,64 +48,186 @@ def test_anyloss_random_task_shape_and_imbalance():
     assert 0.08 < y.mean() < 0.12
 
 
-def test_compare_losses_rows_and_metrics():
-    X, y = load_imbalanced_breast_cancer(return_X_y=True)
-    rows = compare_losses(
-        X, y, ["cross_entropy", "focal:gamma=1"], cv=2, estimator=FAST
+def test_leaderboard_rows_grid_and_references(cancer):
+    X, y = cancer
+    table = compare_losses(
+        X, y, ["cross_entropy", "focal:gamma=1,2"], cv=2, estimator=FAST
     )
-    assert [r["loss"] for r in rows] in (
-        ["cross_entropy", "focal:gamma=1"],
-        ["focal:gamma=1", "cross_entropy"],
-    )
-    for row in rows:
-        for metric in ("minority_f1", "balanced_accuracy", "pr_auc"):
-            assert 0.0 <= row[f"{metric}_mean"] <= 1.0
-            assert row[f"{metric}_std"] >= 0.0
-        assert row["fit_time"] > 0
-    table = format_table(rows)
-    assert "minority F1" in table and "focal:gamma=1" in table
+    assert isinstance(table, pd.DataFrame)
+    assert list(table.columns[:2]) == ["loss", "kind"]
+    assert set(table["loss"]) == {
+        "cross_entropy",
+        "focal:gamma=1,2",
+        "LogisticRegression(balanced)",
+        "HistGradientBoosting",
+    }
+    by_label = table.set_index("loss")
+    assert by_label.loc["HistGradientBoosting", "kind"] == "reference"
+    assert by_label.loc["focal:gamma=1,2", "grid_size"] == 2
+    assert by_label.loc["focal:gamma=1,2", "best_params"]["gamma"] in (1, 2)
+    assert by_label.loc["cross_entropy", "best_params"] == {}
+    for metric in METRICS:
+        assert table[f"{metric}_mean"].between(0, 1).all()
+        assert (table[f"{metric}_std"] >= 0).all()
+    assert (table["fit_time"] > 0).all()
+    assert table["error"].isna().all()
+    assert table["f1_mean"].is_monotonic_decreasing
+    # every grid point is kept, and the leaderboard shows the best of each grid
+    grid = pd.DataFrame(table.attrs["grid"])
+    assert len(grid) == 1 + 2 + 2
+    focal = grid[grid["loss"] == "focal:gamma=1,2"]
+    assert by_label.loc["focal:gamma=1,2", "f1_mean"] == focal["f1_mean"].max()
+    metadata = table.attrs["metadata"]
+    assert metadata["pos_label"] == 1 and metadata["n_fits"] == 5 * 2
+    text = format_table(table)
+    assert "| focal:gamma=1,2 |" in text and "gamma=" in text and "PR-AUC" in text
 
 
 def test_compare_losses_is_reproducible_and_multiclass():
     from sklearn.datasets import load_iris
 
     X, y = load_iris(return_X_y=True)
-    first = compare_losses(X, y, ["cross_entropy"], cv=2, estimator=FAST)
-    second = compare_losses(X, y, ["cross_entropy"], cv=2, estimator=FAST)
-    assert first[0]["minority_f1_mean"] == second[0]["minority_f1_mean"]
+    kwargs = {"cv": 2, "estimator": FAST, "reference": False}
+    first = compare_losses(X, y, ["cross_entropy"], **kwargs)
+    second = compare_losses(X, y, ["cross_entropy"], **kwargs)
+    assert first.attrs["metadata"]["task"] == "multiclass"
+    pd.testing.assert_frame_equal(
+        first.drop(columns="fit_time"), second.drop(columns="fit_time")
+    )
+    assert 0 <= first.loc[0, "average_precision_mean"] <= 1
+
+
+def test_table_with_categories_and_missing_values():
+    rng = np.random.RandomState(0)
+    n = 120
+    X = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "plan": rng.choice(["basic", "pro", None], n),
+            "vip": rng.choice([True, False], n),
+        }
+    )
+    X.loc[::7, "age"] = np.nan
+    y = np.where(X["plan"].eq("pro") & (rng.rand(n) < 0.8), "churn", "stay")
+    table = compare_losses(X, y, [], cv=2, scoring=["roc_auc", "f1"])
+    assert list(table["kind"]) == ["reference", "reference"]
+    assert table["roc_auc_mean"].min() > 0.6  # the one-hot plan column is used
+    metadata = table.attrs["metadata"]
+    assert (metadata["n_numeric"], metadata["n_categorical"]) == (1, 2)
+    assert metadata["pos_label"] == "churn"
+
+
+def test_loss_specs():
+    assert _parse_candidate("anyloss:f1")[1] == {
+        "loss": "anyloss",
+        "loss__metric": "f1",
+    }
+    label, fixed, grid = _parse_candidate("focal:gamma=0.5,1,alpha=0.25")
+    assert label == "focal:gamma=0.5,1,alpha=0.25"
+    assert fixed == {"loss": "focal", "loss__alpha": 0.25}
+    assert grid == {"loss__gamma": [0.5, 1]}
+    assert _parse_candidate("focal:1,2")[2] == {"loss__gamma": [1, 2]}
+    assert _parse_candidate("cross_entropy:class_weight=balanced")[1] == {
+        "loss": "cross_entropy",
+        "class_weight": "balanced",
+    }
+    assert _parse_candidate({"loss": "focal", "label": "f"})[:2] == (
+        "f",
+        {"loss": "focal"},
+    )
+
+
+def test_default_grids_and_their_overrides():
+    combos, keys = _combinations({"loss": "focal"}, {}, DEFAULT_GRIDS)
+    assert keys == ["loss__gamma"] and len(combos) == 2
+    # a value in the spec replaces the default grid of that parameter only
+    combos, keys = _combinations(
+        {"loss": "focal", "loss__gamma": 3.0}, {}, DEFAULT_GRIDS
+    )
+    assert keys == [] and combos == [{"loss": "focal", "loss__gamma": 3.0}]
+    combos, _ = _combinations({"loss": "focal"}, {}, {})
+    assert combos == [{"loss": "focal"}]
+    spec_grid = {"loss__alpha": [0.25, 0.5]}
+    assert len(_combinations({"loss": "focal"}, spec_grid, DEFAULT_GRIDS)[0]) == 4
+
+
+def test_positive_class():
+    y = np.array(["a"] * 5 + ["b"] * 2)
+    assert binary_target(y)[1] == "b"
+    assert binary_target(y, pos_label="a")[0].sum() == 5
+    assert binary_target(np.array([0, 0, 1]), pos_label="1")[1] == 1
+    with pytest.raises(ValueError, match="'c' is not in the target"):
+        binary_target(y, pos_label="c")
+    with pytest.raises(ValueError, match="single class"):
+        binary_target(np.ones(5))
 
 
 def test_default_candidates_cover_registry():
     candidates = default_candidates("binary")
-    assert {"cross_entropy", "focal", "anyloss", "cross_entropy+balanced"} <= set(
-        candidates
-    )
+    expected = {
+        "cross_entropy",
+        "focal",
+        "anyloss",
+        "cross_entropy:class_weight=balanced",
+    }
+    assert expected <= set(candidates)
     # left out: needs likelihood= in fit; re-runs the network (expensive)
     assert not {"generalized_focal", "adv_comp_sum"} & set(candidates)
+    # each label is a spec that gives the same parameters
+    for label, params in candidates.items():
+        assert _parse_candidate(label)[1] == params
 
 
-def test_candidate_parsing_errors():
-    X, y = load_imbalanced_breast_cancer(return_X_y=True)
-    with pytest.raises(ValueError, match="focal"):
-        compare_losses(X, y, ["focl"], cv=2, estimator=FAST)
-    with pytest.raises(ValueError, match="key=value"):
-        compare_losses(X, y, ["focal:gamma"], cv=2, estimator=FAST)
+@pytest.mark.parametrize(
+    ("losses", "kwargs", "match"),
+    [
+        (["focl"], {}, "Did you mean 'focal'"),
+        (["focal:gamma"], {}, "key=value"),
+        (["mae:1"], {}, "key=value"),
+        (["focal:gama=1"], {}, "gamma"),
+        (["zloss"], {}, "supports"),
+        (["focal", "focal"], {}, "same label"),
+        (["focal"], {"scoring": ["f1", "pr_acu"]}, "Unknown metric 'pr_acu'"),
+        (["focal"], {"cv": 40}, "fewer than the 40 folds"),
+        (["focal"], {"backend": "ray"}, "backend"),
+    ],
+)
+def test_bad_inputs_are_refused_before_any_fit(cancer, losses, kwargs, match):
+    X, y = cancer
+    with pytest.raises(ValueError, match=match):
+        compare_losses(X, y, losses, estimator=FAST, **{"cv": 2, **kwargs})
 
 
-def test_cli_compare_prints_table(capsys):
-    code = main(
-        ["compare", "--losses", "cross_entropy", "--cv", "2", "--max-epochs", "2"]
+def test_a_failing_candidate_is_reported_and_the_others_go_on(cancer):
+    X, y = cancer
+    bad = {"loss": "cross_entropy", "lr": -1.0, "label": "bad"}
+    with pytest.warns(UserWarning, match="bad"):
+        table = compare_losses(
+            X, y, ["cross_entropy", bad], cv=2, estimator=FAST, reference=False
+        )
+    assert list(table["loss"]) == ["cross_entropy", "bad"]
+    assert np.isnan(table.loc[1, "f1_mean"])
+    assert "lr must be" in table.loc[1, "error"]
+    assert "failed" in format_table(table)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_scores_of_loky(binary_data):
+    X, y = binary_data
+    kwargs = {"losses": ["cross_entropy", "focal:gamma=1,2"], "cv": 2}
+    kwargs["estimator"] = FAST
+    loky = compare_losses(X, y, n_jobs=2, **kwargs)
+    dask = compare_losses(X, y, n_jobs=2, backend="dask", **kwargs)
+    assert dask.attrs["metadata"]["backend"] == "dask"
+    assert len(dask) == 4
+    pd.testing.assert_frame_equal(
+        loky.drop(columns="fit_time"), dask.drop(columns="fit_time")
     )
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "| cross_entropy |" in out and "PR-AUC" in out
 
 
-def test_cli_bad_loss_exits_nonzero(capsys):
-    assert main(["compare", "--losses", "nope", "--cv", "2", "--max-epochs", "1"]) == 2
-    assert "Unknown loss" in capsys.readouterr().err
+def test_a_missing_optional_dependency_says_how_to_install(monkeypatch):
+    from sklearn_losses._tables import require
 
-
-def test_cli_list_losses(capsys):
-    assert main(["list-losses", "--task", "binary"]) == 0
-    assert "focal" in capsys.readouterr().out.split()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r'pip install "sklearn-losses\[compare\]"'):
+        require("matplotlib")

@@ -1,0 +1,198 @@
+"""Benchmark how ``compare_losses`` scales: 1 and 2 loky workers, 2 Dask workers.
+
+What it measures
+----------------
+One grid of 8 losses x 5 folds (40 fits, no per-loss grid, no reference
+models) on a 10,000-row table (``make_classification``: 20 features, 8
+informative, 10 % positives, seed 0), run by
+``sklearn_losses.compare.compare_losses`` three times:
+
+- ``loky, n_jobs=1``: one fit after the other (in this process);
+- ``loky, n_jobs=2``: two worker processes;
+- ``dask, 2 workers``: joblib's Dask backend on a ``distributed.LocalCluster``
+  of two worker processes with one thread each, started and closed by
+  ``compare_losses``.
+
+Every fit runs on one torch / BLAS thread whatever the backend. The wall time
+of each run covers everything ``compare_losses`` does: starting the workers
+(loky's pool is shut down before each run, so each pays its start-up), the
+fits, and for Dask closing the cluster. Also reported: the summed fit time
+(the CPU work, which grows when the machine is shared), the speed-up against
+one job, and whether the three runs give identical scores (they should: same
+seeds, one thread per fit).
+
+Networks: ``LossClassifier(max_epochs=--epochs)`` (default 20), otherwise the
+defaults: MLP (64, 64), Adam lr 1e-3, batch 128 (AnyLoss: 5 % of the rows).
+
+Targets
+-------
+A speed-up of at least 1.7x from 1 to 2 loky jobs; Dask within 15 % of loky at
+2 workers. Both need two otherwise idle cores.
+
+How to run
+----------
+::
+
+    python benchmarks/bench_grid_scaling.py             # ~4 min on 2 cores
+    python benchmarks/bench_grid_scaling.py --quick     # smoke test, ~30 s
+
+Writes ``benchmarks/results/grid_scaling.md`` and ``.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.datasets import make_classification
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _runner  # noqa: E402
+
+LOSSES = [
+    "cross_entropy",
+    "cross_entropy:class_weight=balanced",
+    "focal",
+    "anyloss",
+    "ldr_kl",
+    "gce",
+    "sum_exp",
+    "ensloss",
+]
+RUNS = [
+    ("loky, n_jobs=1", {"backend": "loky", "n_jobs": 1}),
+    ("loky, n_jobs=2", {"backend": "loky", "n_jobs": 2}),
+    ("dask, 2 workers", {"backend": "dask", "n_jobs": 2}),
+]
+ROOT = Path(__file__).resolve().parent
+
+
+def make_table(n_samples):
+    X, y = make_classification(
+        n_samples=n_samples,
+        n_features=20,
+        n_informative=8,
+        weights=[0.9],
+        random_state=0,
+    )
+    return pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]), y
+
+
+def run_once(X, y, losses, cv, epochs, options):
+    from joblib.externals.loky import get_reusable_executor
+
+    from sklearn_losses import LossClassifier
+    from sklearn_losses.compare import compare_losses
+
+    get_reusable_executor().shutdown(wait=True)  # every run starts its workers
+    start = time.perf_counter()
+    table = compare_losses(
+        X,
+        y,
+        losses,
+        grid=None,
+        reference=False,
+        cv=cv,
+        estimator=LossClassifier(max_epochs=epochs),
+        random_state=0,
+        **options,
+    )
+    wall = time.perf_counter() - start
+    grid = pd.DataFrame(table.attrs["grid"])
+    fit_sum = float(grid["fit_time"].sum() * cv)
+    scores = table.drop(columns="fit_time").sort_values("loss").reset_index(drop=True)
+    return wall, fit_sum, scores
+
+
+def markdown(rows, info):
+    base = rows[0]["wall_s"]
+    lines = _runner.report_header(
+        "compare_losses scaling: loky and Dask", "bench_grid_scaling.py", rows, info
+    )
+    lines += [
+        f"- {info['n_losses']} losses x {info['cv']} folds = {info['n_fits']} fits "
+        f"on {info['n_rows']:,} rows x 20 features ({info['prevalence']:.0%} "
+        f"positive); {info['epochs']} epochs per fit; one thread per fit",
+        f"- torch {info['torch']}, sklearn {info['sklearn']}, python "
+        f"{info['python']}, {info['cpu_count']} CPUs",
+        f"- scores identical across the runs: {info['identical']}",
+        f"- load average before / after: {info['load_before']} / {info['load_after']}",
+        "",
+        "| run | wall time (s) | speed-up vs 1 job | summed fit time (s) |",
+        "|:---|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['run']} | {row['wall_s']:.1f} | {base / row['wall_s']:.2f}x "
+            f"| {row['fit_sum_s']:.1f} |"
+        )
+    if len(rows) == 3:
+        loky, dask = rows[1]["wall_s"], rows[2]["wall_s"]
+        lines += [
+            "",
+            f"Speed-up 1 -> 2 loky jobs: {base / loky:.2f}x (target >= 1.7x). "
+            f"Dask / loky at 2 workers: {dask / loky:.2f} (target <= 1.15).",
+        ]
+    return "\n".join(lines)
+
+
+def _load():
+    import os
+
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--n-samples", type=int, default=10_000)
+    parser.add_argument("--cv", type=int, default=5)
+    parser.add_argument("--out", default=None, help="output stem (.md and .json)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: 2,000 rows, 3 epochs; writes grid_scaling_quick.*",
+    )
+    args = parser.parse_args(argv)
+    stem = "grid_scaling_quick" if args.quick else "grid_scaling"
+    if args.quick:
+        args.n_samples, args.epochs = 2000, 3
+    args.out = _runner.normalise_out(args.out, ROOT / "results" / stem)
+    args.n_jobs = 2
+
+    X, y = make_table(args.n_samples)
+    info = _runner.environment(args, len(RUNS))
+    info.update(
+        n_rows=len(y),
+        prevalence=float(np.mean(y)),
+        n_losses=len(LOSSES),
+        losses=LOSSES,
+        cv=args.cv,
+        n_fits=len(LOSSES) * args.cv,
+        epochs=args.epochs,
+        load_before=_load(),
+    )
+    rows, scores = [], []
+    start = time.perf_counter()
+    for name, options in RUNS:
+        print(f"{name} ...", flush=True)
+        wall, fit_sum, table = run_once(X, y, LOSSES, args.cv, args.epochs, options)
+        print(f"  {wall:.1f} s (summed fit time {fit_sum:.1f} s)", flush=True)
+        rows.append({"run": name, **options, "wall_s": wall, "fit_sum_s": fit_sum})
+        scores.append(table)
+    info["identical"] = "yes" if all(s.equals(scores[0]) for s in scores) else "NO"
+    info["load_after"] = _load()
+    info["wall_time_s"] = time.perf_counter() - start
+    info["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    payload = {"info": info, "runs": rows, "scores": scores[0].to_dict("records")}
+    text = markdown(rows, info)
+    _runner.write_outputs(args.out, text, payload)
+    _runner.show_report(args.out)
+
+
+if __name__ == "__main__":
+    main()

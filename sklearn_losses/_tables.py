@@ -1,0 +1,332 @@
+"""A user's table for ``compare``: reading it, its target, its positive class and
+the preprocessing fitted inside each fold.
+
+pandas (and pyarrow for Parquet) are optional dependencies of the ``compare``
+extra; they are imported when needed, with an error that says how to install
+them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "COMPARE_EXTRA",
+    "MAX_CATEGORIES",
+    "binary_target",
+    "make_preprocessor",
+    "prepare_features",
+    "read_table",
+    "require",
+    "split_target",
+]
+
+#: How to install the optional dependencies of ``compare``.
+COMPARE_EXTRA = 'pip install "sklearn-losses[compare]"'
+
+#: One-hot columns kept per categorical feature; rarer categories share one column.
+MAX_CATEGORIES = 20
+
+_COMPRESSION = {".gz", ".bz2", ".zip", ".xz", ".zst", ".tar"}
+_KINDS = {".csv": "CSV", ".tsv": "TSV", ".tab": "TSV", ".parquet": "Parquet"}
+_KINDS[".pq"] = "Parquet"
+
+
+def require(module):
+    """Import an optional dependency of ``compare``, or say how to install it.
+
+    Examples
+    --------
+    >>> from sklearn_losses._tables import require
+    >>> require("numpy").__name__
+    'numpy'
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        package = module.split(".")[0]
+        raise ImportError(
+            f"sklearn-losses compare needs {package!r}, which is not installed: "
+            f"{COMPARE_EXTRA}"
+        ) from exc
+
+
+def read_table(path):
+    """Read a CSV, TSV or Parquet file into a DataFrame, by its extension.
+
+    CSV and TSV may be compressed (``.csv.gz``, ``.tsv.zip``, ...).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    ValueError
+        For a missing file, an unknown extension, a file the reader cannot
+        parse, or a table without rows.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sklearn_losses._tables import read_table
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = path.write_text("a,b\\n1,x\\n2,y\\n")
+    >>> read_table(path).shape
+    (2, 2)
+    """
+    pd = require("pandas")
+    path = Path(path)
+    suffixes = [s.lower() for s in path.suffixes]
+    while suffixes and suffixes[-1] in _COMPRESSION:
+        suffixes.pop()
+    kind = _KINDS.get(suffixes[-1] if suffixes else "")
+    if kind is None:
+        raise ValueError(
+            f"Cannot read {str(path)!r}: unknown file type; expected .csv, .tsv or "
+            ".parquet (CSV and TSV may be compressed, e.g. .csv.gz)."
+        )
+    if not path.is_file():
+        raise ValueError(f"Cannot read {str(path)!r}: no such file.")
+    if kind == "Parquet":
+        require("pyarrow")
+    try:
+        if kind == "Parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, sep="," if kind == "CSV" else "\t")
+    except ImportError:
+        raise
+    except Exception as exc:  # the readers raise many types; one message for all
+        raise ValueError(
+            f"Cannot read {str(path)!r} as {kind}: {type(exc).__name__}: {exc}"
+        ) from exc
+    if frame.shape[0] == 0:
+        raise ValueError(f"{str(path)!r} holds no rows.")
+    return frame
+
+
+def split_target(frame, target):
+    """Split a table into features and the target column.
+
+    Rows whose target is missing are dropped.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    target : str
+        Name of the target column.
+
+    Returns
+    -------
+    X : pandas.DataFrame
+        The other columns.
+    y : ndarray of shape (n_rows,)
+    n_dropped : int
+        Number of rows dropped for a missing target.
+
+    Raises
+    ------
+    ValueError
+        When ``target`` is not a column (the message lists the columns) or no
+        feature column is left.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_losses._tables import split_target
+    >>> X, y, n_dropped = split_target(pd.DataFrame({"a": [1, 2], "t": [0, 1]}), "t")
+    >>> list(X.columns), y.tolist(), n_dropped
+    (['a'], [0, 1], 0)
+    """
+    columns = [str(c) for c in frame.columns]
+    if target not in frame.columns:
+        close = difflib.get_close_matches(str(target), columns, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        shown = ", ".join(columns[:40]) + (", ..." if len(columns) > 40 else "")
+        raise ValueError(
+            f"Target column {target!r} is not in the table.{hint} "
+            f"Columns ({len(columns)}): {shown}."
+        )
+    missing = frame[target].isna().to_numpy()
+    kept = frame.loc[~missing]
+    X = kept.drop(columns=target).reset_index(drop=True)
+    if X.shape[1] == 0:
+        raise ValueError(f"The table has no feature column besides {target!r}.")
+    return X, kept[target].to_numpy(), int(missing.sum())
+
+
+def binary_target(y, pos_label=None):
+    """Check the target and encode a binary one as 0/1 with 1 the positive class.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+    pos_label : None or label, default=None
+        The positive class of a binary target; ``None`` takes the minority class
+        (the second class in sorted order on a tie). A string matches a label of
+        another type by its text (``"1"`` matches ``1``, ``"yes"`` matches
+        ``"yes"``).
+
+    Returns
+    -------
+    y_out : ndarray
+        0/1 for a binary target; the labels unchanged for more classes.
+    pos_label : label or None
+        The positive class (``None`` for more than two classes).
+
+    Raises
+    ------
+    ValueError
+        For a target with one class, ``pos_label`` not a class, or ``pos_label``
+        with more than two classes.
+
+    Examples
+    --------
+    >>> from sklearn_losses._tables import binary_target
+    >>> binary_target(["no", "no", "yes"])
+    (array([0, 0, 1]), 'yes')
+    >>> binary_target(["no", "no", "yes"], pos_label="no")[0]
+    array([1, 1, 0])
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"The target must be one column; got shape {y.shape}.")
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        value = classes[0] if len(classes) else "none"
+        raise ValueError(
+            f"The target has a single class ({_plain(value)!r}, {len(y)} rows): "
+            "there is nothing to compare; it needs rows of at least two classes."
+        )
+    if len(classes) > 2:
+        if pos_label is not None:
+            raise ValueError(
+                "A positive class applies to a binary target; this one has "
+                f"{len(classes)} classes: {_list(classes)}."
+            )
+        return y, None
+    if pos_label is None:
+        positive = classes[1] if counts[0] == counts[1] else classes[np.argmin(counts)]
+    else:
+        matches = [c for c in classes if _same_label(c, pos_label)]
+        if not matches:
+            raise ValueError(
+                f"Positive class {pos_label!r} is not in the target; its classes "
+                f"are {_list(classes)}."
+            )
+        positive = matches[0]
+    return (y == positive).astype(np.int64), _plain(positive)
+
+
+def _same_label(label, text):
+    if label == text or str(label) == str(text):
+        return True
+    try:
+        return float(label) == float(text)
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _list(classes):
+    return ", ".join(repr(_plain(c)) for c in classes)
+
+
+def prepare_features(X):
+    """A DataFrame with string column names, numeric and categorical columns split.
+
+    Columns that are not numeric (strings, categories, booleans, dates) are
+    categorical: their values become strings, missing values ``NaN``. This is a
+    per-row conversion, fitted on nothing, so it is safe before splitting folds.
+
+    Parameters
+    ----------
+    X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+
+    Returns
+    -------
+    X : pandas.DataFrame
+    numeric : list of str
+    categorical : list of str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_losses._tables import prepare_features
+    >>> _, numeric, categorical = prepare_features(
+    ...     pd.DataFrame({"age": [30, 41], "plan": ["a", "b"], "vip": [True, False]}))
+    >>> numeric, categorical
+    (['age'], ['plan', 'vip'])
+    """
+    pd = require("pandas")
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    if isinstance(X, pd.DataFrame):
+        X = X.copy()
+        X.columns = [str(c) for c in X.columns]
+    else:
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-dimensional; got shape {X.shape}.")
+        X = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    if X.columns.duplicated().any():
+        duplicated = sorted(set(X.columns[X.columns.duplicated()]))
+        raise ValueError(f"Duplicated column names: {', '.join(duplicated)}.")
+    numeric, categorical = [], []
+    for name in X.columns:
+        column = X[name]
+        if is_numeric_dtype(column) and not is_bool_dtype(column):
+            X[name] = column.astype(np.float64)
+            numeric.append(name)
+        else:
+            text = [np.nan if pd.isna(v) else str(v) for v in column.to_numpy()]
+            X[name] = pd.Series(text, index=X.index, dtype=object)
+            categorical.append(name)
+    return X, numeric, categorical
+
+
+def make_preprocessor(numeric, categorical):
+    """The per-fold preprocessing: impute and scale numbers, impute and one-hot
+    encode categories.
+
+    Numeric columns: median imputation and standard scaling. Categorical
+    columns: most-frequent imputation and one-hot encoding (categories unseen
+    in training are ignored; beyond :data:`MAX_CATEGORIES` per column the rarest
+    share one column).
+
+    Examples
+    --------
+    >>> from sklearn_losses._tables import make_preprocessor
+    >>> [name for name, _, _ in make_preprocessor(["age"], ["plan"]).transformers]
+    ['numeric', 'categorical']
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    transformers = []
+    if numeric:
+        steps = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+        transformers.append(("numeric", steps, list(numeric)))
+    if categorical:
+        encoder = OneHotEncoder(
+            handle_unknown="ignore",
+            sparse_output=False,
+            max_categories=MAX_CATEGORIES,
+        )
+        steps = make_pipeline(SimpleImputer(strategy="most_frequent"), encoder)
+        transformers.append(("categorical", steps, list(categorical)))
+    return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)

@@ -1,0 +1,147 @@
+"""The ``sklearn-losses`` command end to end: a user's table in, the leaderboard,
+results.csv / results.json / results.png out; bad inputs give ``error:`` and 2."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklearn_losses.cli import main
+
+FAST = ["--cv", "2", "--max-epochs", "3", "--n-jobs", "1", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def churn():
+    """160 rows: numbers with gaps, a category with gaps, a flag; 'yes' ~ 25 %."""
+    rng = np.random.RandomState(0)
+    n = 160
+    frame = pd.DataFrame(
+        {
+            "tenure": rng.exponential(20, n).round(1),
+            "spend": rng.normal(50, 15, n).round(2),
+            "plan": rng.choice(["basic", "pro", "team"], n),
+            "paperless": rng.choice([True, False], n),
+        }
+    )
+    risk = -0.08 * frame["tenure"] + 1.2 * frame["plan"].eq("basic") - 0.3
+    frame["churned"] = np.where(risk + rng.normal(0, 0.5, n) > 0, "yes", "no")
+    frame.loc[::9, "spend"] = np.nan
+    frame.loc[::11, "plan"] = np.nan
+    return frame
+
+
+@pytest.fixture(scope="module")
+def churn_csv(churn, tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "churn.csv"
+    churn.to_csv(path, index=False)
+    return path
+
+
+def test_compare_a_csv_end_to_end(churn, churn_csv, tmp_path, capsys):
+    out = tmp_path / "results"
+    argv = ["compare", str(churn_csv), "--target", "churned"]
+    argv += ["--losses", "cross_entropy", "focal:gamma=1,2", "--out", str(out)]
+    assert main(argv + FAST) == 0
+    stdout = capsys.readouterr().out
+    positive = (churn["churned"] == "yes").mean()
+    assert f"positive class 'yes' ({positive:.1%})" in stdout
+    assert "2 numeric, 2 categorical" in stdout
+    labels = ["cross_entropy", "focal:gamma=1,2"]
+    labels += ["LogisticRegression(balanced)", "HistGradientBoosting"]
+    for label in labels:
+        assert f"| {label} |" in stdout
+    header = "| loss | F1 | balanced accuracy | PR-AUC | fit time (s) | best params |"
+    assert header in stdout
+    assert "gamma=" in stdout and "optimistic" in stdout
+
+    table = pd.read_csv(out / "results.csv")
+    assert sorted(table["loss"]) == sorted(labels)
+    assert table["f1_mean"].is_monotonic_decreasing
+    assert table["average_precision_mean"].between(0, 1).all()
+    focal = table.set_index("loss").loc["focal:gamma=1,2"]
+    assert json.loads(focal["best_params"])["gamma"] in (1, 2)
+
+    results = json.loads((out / "results.json").read_text())
+    metadata = results["metadata"]
+    assert metadata["pos_label"] == "yes"
+    assert metadata["n_rows"] == len(churn) and metadata["n_features"] == 4
+    assert (metadata["n_numeric"], metadata["n_categorical"]) == (2, 2)
+    assert metadata["cv"] == 2 and metadata["backend"] == "loky"
+    assert metadata["data"] == str(churn_csv)
+    assert [row["loss"] for row in results["leaderboard"]] == list(table["loss"])
+    assert len(results["grid"]) == 1 + 2 + 2
+
+    png = out / "results.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from matplotlib.image import imread
+
+    height, width = imread(png).shape[:2]
+    assert width > 1000 and height > 300  # two panels
+
+
+def test_parquet_pos_label_scoring_and_no_grid(churn, tmp_path, capsys):
+    path = tmp_path / "churn.parquet"
+    churn.to_parquet(path)
+    argv = ["compare", str(path), "--target", "churned", "--pos-label", "no"]
+    argv += ["--losses", "focal", "--grid", "none", "--no-reference"]
+    argv += ["--scoring", "roc_auc", "recall"]
+    assert main(argv + FAST) == 0
+    stdout = capsys.readouterr().out
+    assert "positive class 'no'" in stdout
+    assert "| loss | ROC-AUC | recall | fit time (s) | best params |" in stdout
+    assert "| focal |" in stdout and "optimistic" not in stdout
+
+
+def test_compare_on_the_built_in_data(capsys):
+    argv = ["compare", "--losses", "cross_entropy", "--no-reference"]
+    assert main(argv + FAST) == 0
+    stdout = capsys.readouterr().out
+    assert (
+        "imbalanced breast cancer" in stdout and "positive class 'malignant'" in stdout
+    )
+    assert "| cross_entropy |" in stdout and "PR-AUC" in stdout
+
+
+@pytest.mark.parametrize(
+    ("case", "args", "message"),
+    [
+        ("missing target", ["--target", "churn"], "Did you mean 'churned'?"),
+        ("missing target", ["--target", "nope"], "Columns (6): tenure, spend"),
+        ("no target", [], "--target is needed"),
+        ("single class", ["--target", "one_class"], "single class"),
+        ("positive class", ["--target", "churned", "--pos-label", "maybe"], "'maybe'"),
+        ("unknown loss", ["--target", "churned", "--losses", "focl"], "'focal'"),
+        ("unknown metric", ["--target", "churned", "--scoring", "f2"], "'f2'"),
+    ],
+)
+def test_bad_inputs(churn, tmp_path, capsys, case, args, message):
+    path = tmp_path / "churn.csv"
+    churn.assign(one_class="x").to_csv(path, index=False)
+    assert main(["compare", str(path), *args, *FAST]) == 2, case
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("data.xlsx", b"a,b\n1,2\n", "unknown file type"),
+        ("missing.csv", None, "no such file"),
+        ("broken.parquet", b"this is not parquet", "as Parquet"),
+        ("empty.csv", b"", "as CSV"),
+    ],
+)
+def test_unreadable_files(tmp_path, capsys, name, content, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["compare", str(path), "--target", "y", *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+
+
+def test_list_losses(capsys):
+    assert main(["list-losses", "--task", "binary"]) == 0
+    assert "focal" in capsys.readouterr().out.split()
