@@ -7,7 +7,7 @@ import numbers
 import torch
 
 from ..metrics._confusion import ConfusionMetric, get_metric, soft_confusion
-from ._base import BatchLoss, split_logits
+from ._base import BatchLoss, check_weights, split_logits
 from ._registry import register_loss
 
 __all__ = ["AnyLoss"]
@@ -45,7 +45,11 @@ class AnyLoss(BatchLoss):
     integer weights equal repeated rows. The loss is a function of the whole
     batch: a batch without positives gives no signal through TP, so estimators
     draw stratified batches for it, and each count is shifted by
-    :data:`~sklearn_losses.metrics.SOFT_EPS` so that no denominator is zero.
+    :data:`~sklearn_losses.metrics.SOFT_EPS` so that no denominator is zero
+    (so the value depends on the weights' scale where the weighted counts are
+    as small as that shift). An empty batch, or one whose weights sum to zero,
+    gives 0 with a zero gradient (no training signal), as the per-sample
+    losses do.
 
     Parameters
     ----------
@@ -108,10 +112,20 @@ class AnyLoss(BatchLoss):
 
     def forward(self, input, target, *, sample_weight=None):
         z, y, binary = split_logits(input, target)
+        if sample_weight is not None:
+            check_weights(sample_weight)
         metric = get_metric(self.metric)
         zd = z.double()
         p = torch.sigmoid(zd) if binary else torch.softmax(zd, dim=1)
         w = None if sample_weight is None else sample_weight.double()
+        if w is not None and w.shape != y.shape:
+            raise ValueError(
+                f"sample_weight must have shape {tuple(y.shape)} (one weight "
+                f"per sample), got {tuple(w.shape)}."
+            )
+        if y.shape[0] == 0 or (w is not None and not bool(w.sum() > 0)):
+            # No sample carries weight: no training signal (as weighted_reduce).
+            return (zd.sum() * 0.0).to(input.dtype)
         tp, fp, fn, tn = soft_confusion(p, y, L=float(self.L), sample_weight=w)
         if not binary and self.average == "micro":
             tp, fp, fn, tn = tp.sum(), fp.sum(), fn.sum(), tn.sum()

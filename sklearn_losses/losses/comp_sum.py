@@ -230,6 +230,12 @@ class CompSumLoss(_CompSumBase):
     """
 
     name = "comp_sum"
+    equivalences = (
+        ({"tau": 0.0}, "sum_exp", {}),
+        ({"tau": 1.0}, "cross_entropy", {}),
+        ({"tau": 1.5}, "gce", {"q": 0.5}),
+        ({"tau": 2.0}, "mae", {}),
+    )
     aliases = ("compsum",)
 
     def __init__(self, *, tau=1.0, reduction="mean"):
@@ -342,6 +348,7 @@ class GCELoss(_CompSumBase):
     """
 
     name = "gce"
+    equivalences = (({"q": 0.7}, "comp_sum", {"tau": 1.7}),)
     aliases = ("generalized_cross_entropy",)
 
     def __init__(self, *, q=0.7, reduction="mean"):

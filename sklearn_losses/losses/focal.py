@@ -68,6 +68,7 @@ class FocalLoss(BaseLoss):
     """
 
     name = "focal"
+    equivalences = (({"gamma": 0.0}, "cross_entropy", {}),)
     aliases = ("focal_loss",)
     tasks = frozenset({"binary", "multiclass"})
 
