@@ -245,3 +245,18 @@ def test_divergence_in_first_epoch_with_early_stopping_still_raises(binary_data)
         warnings.simplefilter("error", DivergenceWarning)
         with pytest.raises(TrainingDivergedError, match="epoch"):
             small(loss=NanLoss, early_stopping=True).fit(X, y)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "focal", "ensloss"])
+def test_learning_rate_1e3_stops_with_a_clear_error(binary_data, loss):
+    X, y = binary_data
+    params = {"loss": loss, "optimizer": "sgd", "lr": 1e3, "max_epochs": 30}
+    with pytest.raises(
+        TrainingDivergedError, match=rf"'{loss}' became (nan|inf) in epoch"
+    ):
+        small(**params).fit(X, y)
+    # With early stopping the best epoch's weights come back, and the warning
+    # says which epoch diverged and which was restored.
+    with pytest.warns(DivergenceWarning, match=r"epoch \d+.*Restored the weights"):
+        clf = small(early_stopping=True, **params).fit(X, y)
+    assert np.all(np.isfinite(clf.predict_proba(X)))
