@@ -18,9 +18,10 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
+from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from skorch.callbacks import EarlyStopping, PrintLog
+from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
 from ..exceptions import DivergenceWarning, TrainingDivergedError
 from ..losses import check_loss_task, get_loss, get_loss_class
@@ -58,6 +59,15 @@ def _is_real(value):
         isinstance(value, numbers.Real)
         and not isinstance(value, bool)
         and np.isfinite(value)
+    )
+
+
+def _is_callback(item):
+    """A skorch callback (instance or class), alone or as a (name, callback) pair."""
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+        item = item[1]
+    return isinstance(item, Callback) or (
+        isinstance(item, type) and issubclass(item, Callback)
     )
 
 
@@ -203,17 +213,38 @@ class BaseLossEstimator(BaseEstimator):
                 f"torch.optim.Optimizer; got {self.optimizer!r}."
             )
         try:
-            torch.device(self.device)
-        except (RuntimeError, TypeError) as exc:
+            torch.empty(0, device=self.device)  # also refuses an absent device
+        except (RuntimeError, TypeError, ValueError, AssertionError) as exc:
             raise ValueError(
-                f"device must be a torch device such as 'cpu' or 'cuda'; got "
-                f"{self.device!r}."
+                f"device must be a torch device such as 'cpu' or 'cuda', available "
+                f"here; got {self.device!r} ({exc})."
             ) from exc
-        if self.callbacks is not None and not isinstance(self.callbacks, list | tuple):
+        if self.callbacks is not None and not (
+            isinstance(self.callbacks, list | tuple)
+            and all(_is_callback(item) for item in self.callbacks)
+        ):
             raise ValueError(
                 "callbacks must be None or a list of skorch callbacks or "
                 f"(name, callback) pairs; got {self.callbacks!r}."
             )
+        scoring = self.validation_scoring
+        if not (
+            scoring is None
+            or callable(scoring)
+            or (isinstance(scoring, str) and scoring in get_scorer_names())
+        ):
+            raise ValueError(
+                "validation_scoring must be None, a scikit-learn scorer name (see "
+                "sklearn.metrics.get_scorer_names()) or a callable "
+                f"scorer(estimator, X, y); got {scoring!r}."
+            )
+        try:
+            check_random_state(self.random_state)
+        except ValueError:
+            raise ValueError(
+                "random_state must be None, an int in [0, 2**32 - 1] or a numpy "
+                f"RandomState; got {self.random_state!r}."
+            ) from None
 
     # -- building blocks ----------------------------------------------------
     def _build_loss(self, task):
@@ -487,8 +518,10 @@ class BaseLossEstimator(BaseEstimator):
                     },
                 )
                 net.initialize()
+                self._check_callback_params(net)
             train_t = self._to_tensors(train, device)
             valid_t = None if valid is None else self._to_tensors(valid, device)
+            check = _OutputCheck(net.module_, n_outputs)
             try:
                 net.partial_fit(
                     train_t,
@@ -500,10 +533,24 @@ class BaseLossEstimator(BaseEstimator):
                 )
             except TrainingDivergedError as exc:
                 self._recover_or_raise(net, exc)
+            except RuntimeError as exc:
+                check.remove()
+                _raise_if_module_rejects(net.module_, train_t["X"], exc)
+                raise
+            finally:
+                check.remove()
         self.net_ = net
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         return net
+
+    def _check_callback_params(self, net):
+        names = [name for name, _ in net.callbacks_]
+        for key in self._prefixed_params("callbacks"):
+            if key.partition("__")[0] not in names:
+                raise ValueError(
+                    f"callbacks__{key} names no callback; the callbacks are {names}."
+                )
 
     def _recover_or_raise(self, net, exc):
         stopper = dict(net.callbacks_).get("early_stopping")
@@ -547,3 +594,42 @@ class BaseLossEstimator(BaseEstimator):
         device = torch.device(self.device)
         out = self.net_.forward_tensor(torch.as_tensor(X).to(device))
         return out.detach().cpu().double().numpy()
+
+
+class _OutputCheck:
+    """Check the network's first training output (a forward hook, no extra pass):
+    ``n_outputs`` per sample."""
+
+    def __init__(self, module, n_outputs):
+        self.n_outputs = n_outputs
+        self.handle = module.register_forward_hook(self)
+
+    def __call__(self, module, args, out):
+        self.remove()
+        n, k = args[0].shape[0], self.n_outputs
+        shapes = [(n, k), (n,)] if k == 1 else [(n, k)]
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) not in shapes:
+            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out)
+            raise ValueError(
+                f"module must return {k} output(s) per sample here, shape "
+                f"(n_samples, {k}); got {got} for {n} rows."
+            )
+
+    def remove(self):
+        self.handle.remove()
+
+
+def _raise_if_module_rejects(module, X, exc):
+    """After a RuntimeError in training: raise ValueError if the network fails on
+    two rows of ``X`` (e.g. a first layer sized for other features)."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            module(X[:2])
+    except RuntimeError as probe:
+        raise ValueError(
+            f"module cannot take X with {X.shape[1]} features: {probe}"
+        ) from exc
+    finally:
+        module.train(was_training)

@@ -8,13 +8,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import check_scoring
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..losses import get_loss_class
+from ..sampling._dataset_equity import check_user_weights
 from ._base import BaseLossEstimator
 
 __all__ = ["LossClassifier"]
@@ -258,8 +255,13 @@ default="auto"
         warm = self.warm_start and hasattr(self, "net_")
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=not warm)
         X = _as_float32(X)
-        check_classification_targets(y)
-        classes, y_enc = np.unique(y, return_inverse=True)
+        try:
+            check_classification_targets(y)
+            classes, y_enc = np.unique(y, return_inverse=True)
+        except TypeError as exc:  # labels that do not compare, e.g. str and None
+            raise TypeError(
+                f"y must hold labels of one type (e.g. all strings); {exc}."
+            ) from None
         if len(classes) < 2:
             raise ValueError(
                 f"y contains only one class ({classes[0]!r}); a classifier needs "
@@ -307,11 +309,17 @@ default="auto"
             )
         if sample_weight is None and self.class_weight is None:
             return None
-        weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        weight = check_user_weights(sample_weight, X)
         if self.class_weight is not None:
-            weight = weight * compute_sample_weight(self.class_weight, y)
+            try:
+                per_class = compute_sample_weight(self.class_weight, y)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"Invalid class_weight: {exc}") from exc
+            if np.any(per_class < 0):
+                raise ValueError(
+                    f"class_weight must be >= 0; got {self.class_weight!r}."
+                )
+            weight = weight * per_class
         if not np.all(np.isfinite(weight)):
             raise ValueError("sample_weight must be finite.")
         if weight.sum() <= 0:

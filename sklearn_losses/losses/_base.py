@@ -17,10 +17,13 @@ _TRUSTED_TARGETS = contextvars.ContextVar("trusted_targets", default=False)
 
 @contextlib.contextmanager
 def trusted_targets():
-    """Skip the per-batch check that targets are valid class indices.
+    """Skip the per-batch checks of the targets, logits and sample weights.
 
-    The estimators encode labels themselves and train inside this context, which
-    saves a reduction and a device sync per batch; direct callers keep the check.
+    Outside this context a loss checks that the targets are valid class indices,
+    that the logits hold no NaN and that the sample weights are finite and
+    non-negative. The estimators validate their inputs once and train inside
+    this context, which saves reductions and device syncs per batch; direct
+    callers keep the checks.
 
     Examples
     --------
@@ -92,6 +95,7 @@ def weighted_reduce(terms, sample_weight=None, reduction="mean"):
         if reduction == "sum":
             return terms.sum()
         return terms
+    check_weights(sample_weight)
     if sample_weight.shape != terms.shape:
         raise ValueError(
             f"sample_weight must have shape {tuple(terms.shape)} (one weight per "
@@ -104,6 +108,22 @@ def weighted_reduce(terms, sample_weight=None, reduction="mean"):
     if reduction == "sum":
         return weighted.sum()
     return weighted
+
+
+def check_weights(sample_weight):
+    """Raise unless ``sample_weight`` is a tensor of finite weights ``>= 0``.
+
+    The values are checked outside :func:`trusted_targets` only.
+    """
+    if not isinstance(sample_weight, torch.Tensor):
+        raise TypeError(
+            "sample_weight must be a torch.Tensor of shape (n_samples,) or None; "
+            f"got {type(sample_weight).__name__}."
+        )
+    if _TRUSTED_TARGETS.get() or not sample_weight.numel():
+        return
+    if not bool((torch.isfinite(sample_weight) & (sample_weight >= 0)).all()):
+        raise ValueError("sample_weight must be finite and >= 0 (no NaN).")
 
 
 class BaseLoss(nn.Module):
@@ -254,8 +274,21 @@ def split_logits(input, target):
     Returns ``(logits, target, is_binary)``. One logit per sample (shape ``(n,)``
     or ``(n, 1)``) is the log-odds of class 1; ``(n, K)`` with ``K >= 2`` are the
     logits of ``K`` classes. ``target`` holds class indices (``{0, 1}`` for one
-    logit); anything else raises ``ValueError``.
+    logit) of any integer dtype (returned as int64); anything else raises
+    ``TypeError`` or ``ValueError``, as do NaN logits.
     """
+    if not (isinstance(input, torch.Tensor) and input.is_floating_point()):
+        kind = getattr(input, "dtype", type(input).__name__)
+        raise TypeError(f"input must be a floating-point torch.Tensor; got {kind}.")
+    if not isinstance(target, torch.Tensor):
+        raise TypeError(
+            "target must be a torch.Tensor of class indices; got "
+            f"{type(target).__name__}."
+        )
+    if target.dtype == torch.bool or target.is_floating_point() or target.is_complex():
+        raise TypeError(
+            f"target must hold integer class indices; got dtype {target.dtype}."
+        )
     if input.ndim == 2 and input.shape[1] == 1:
         input = input.reshape(-1)
     if input.ndim == 1:
@@ -280,4 +313,6 @@ def split_logits(input, target):
                 f"target must hold class indices in [0, {n_classes - 1}] for this "
                 f"input; got values in [{low}, {high}]."
             )
-    return input, target, binary
+        if bool(torch.isnan(input).any()):
+            raise ValueError("input (the logits) contains NaN.")
+    return input, target.long(), binary

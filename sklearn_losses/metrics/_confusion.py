@@ -163,10 +163,18 @@ class ConfusionMetric:
                 "y_true and y_pred must be 1-D with the same length; got shapes "
                 f"{y_true.shape} and {y_pred.shape}."
             )
-        kinds = {type_of_target(y_true), type_of_target(y_pred)}
+        if y_true.shape[0] == 0:
+            raise ValueError(
+                f"y_true and y_pred are empty; {self.name} needs at least 1 sample."
+            )
+        kinds = {
+            type_of_target(y_true, input_name="y_true"),
+            type_of_target(y_pred, input_name="y_pred"),
+        }
         if not kinds <= {"binary", "multiclass"}:
             raise ValueError(
-                f"{self.name} needs class labels; got targets of type {sorted(kinds)}."
+                f"{self.name} needs class labels in y_true and y_pred; got targets "
+                f"of type {sorted(kinds)}."
             )
         present = unique_labels(y_true, y_pred)
         if average == "binary":
@@ -237,15 +245,20 @@ def _ovr_counts(y_true, y_pred, labels, sample_weight):
     (Computing TN as ``total - tp - fp - fn`` leaves float residues of ~1e-16
     with fractional weights, which would hide a zero denominator.)
     """
-    w = (
-        np.ones(len(y_true))
-        if sample_weight is None
-        else np.asarray(sample_weight, dtype=np.float64)
-    )
+    try:
+        w = (
+            np.ones(len(y_true))
+            if sample_weight is None
+            else np.asarray(sample_weight, dtype=np.float64)
+        )
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"sample_weight must be numeric; {exc}.") from None
     if w.shape != (len(y_true),):
         raise ValueError(
             f"sample_weight must have shape ({len(y_true)},); got {w.shape}."
         )
+    if not np.all(np.isfinite(w) & (w >= 0)):
+        raise ValueError("sample_weight must be finite and >= 0 (no NaN).")
     labels = np.asarray(labels)
     t = y_true[:, None] == labels[None, :]
     p = y_pred[:, None] == labels[None, :]

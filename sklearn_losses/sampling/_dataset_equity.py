@@ -17,6 +17,7 @@ from sklearn.manifold import TSNE
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ..losses.dataset_equity import dequity_weights
@@ -86,6 +87,19 @@ def cluster_likelihood(labels, noise_as_cluster=False):
         sizes[noise] = 1.0
         largest = largest or 1
     return np.minimum(sizes / largest, 1.0)
+
+
+def check_user_weights(sample_weight, X):
+    """``_check_sample_weight`` (non-negative, float64), whose conversion errors
+    (strings) name ``sample_weight`` too."""
+    try:
+        return _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+    except (TypeError, ValueError) as exc:
+        if "sample" in str(exc).lower():
+            raise
+        raise TypeError(f"sample_weight must be numeric; {exc}.") from exc
 
 
 def _check_nonneg(name, value):
@@ -268,6 +282,13 @@ class DatasetEquityReweighter(BaseSampler):
                 "clusterer must be None or a clusterer with fit_predict (or fit "
                 f"and labels_); got {self.clusterer!r}."
             )
+        try:
+            check_random_state(self.random_state)
+        except ValueError:
+            raise ValueError(
+                "random_state must be None, an int in [0, 2**32 - 1] or a numpy "
+                f"RandomState; got {self.random_state!r}."
+            ) from None
         if not isinstance(self.noise_as_cluster, bool | np.bool_):
             raise ValueError(
                 f"noise_as_cluster must be a bool; got {self.noise_as_cluster!r}."
@@ -492,6 +513,12 @@ class DatasetEquityReweighter(BaseSampler):
         """
         if y is None:
             raise ValueError("fit_resample needs y (it is resampled with X).")
+        try:
+            check_classification_targets(y)
+        except TypeError as exc:  # labels that do not compare, e.g. str and None
+            raise TypeError(
+                f"y must hold labels of one type (e.g. all strings); {exc}."
+            ) from None
         return super().fit_resample(X, y, sample_weight=sample_weight)
 
     def _check_X_y(self, X, y, accept_sparse=None):
@@ -511,9 +538,7 @@ class DatasetEquityReweighter(BaseSampler):
         n = X.shape[0]
         prob = self.weights_.copy()
         if sample_weight is not None:
-            prob = prob * _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
+            prob = prob * check_user_weights(sample_weight, X)
         counts = self._target_counts(y)
         rng = check_random_state(self.random_state)
         if counts is None:

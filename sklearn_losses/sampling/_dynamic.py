@@ -117,6 +117,10 @@ def dynamic_weights(losses, strategy="linupper", temperature=0.4, sample_weight=
     """
     strategy = _check_strategy(strategy)
     temperature = _check_temperature(temperature)
+    if not isinstance(losses, torch.Tensor):
+        raise TypeError(
+            f"losses must be a torch.Tensor of shape (n,); got {type(losses).__name__}."
+        )
     losses = losses.detach()
     if losses.ndim != 1:
         raise ValueError(
@@ -127,7 +131,19 @@ def dynamic_weights(losses, strategy="linupper", temperature=0.4, sample_weight=
     losses = losses.to(dtype)
     valid = torch.isfinite(losses)
     if sample_weight is not None:
+        if not isinstance(sample_weight, torch.Tensor):
+            raise TypeError(
+                "sample_weight must be None or a torch.Tensor; got "
+                f"{type(sample_weight).__name__}."
+            )
+        if sample_weight.shape != losses.shape:
+            raise ValueError(
+                f"sample_weight must have shape {tuple(losses.shape)} (one weight "
+                f"per loss); got {tuple(sample_weight.shape)}."
+            )
         sample_weight = sample_weight.detach().to(dtype)
+        if not bool((torch.isfinite(sample_weight) & (sample_weight >= 0)).all()):
+            raise ValueError("sample_weight must be finite and >= 0 (no NaN).")
         valid &= sample_weight > 0
     out = torch.zeros_like(losses)
     if not bool(valid.any()):

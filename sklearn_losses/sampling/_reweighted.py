@@ -9,13 +9,12 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
-    _check_sample_weight,
     _num_samples,
     check_is_fitted,
     has_fit_parameter,
 )
 
-from ._dataset_equity import DatasetEquityReweighter
+from ._dataset_equity import DatasetEquityReweighter, check_user_weights
 
 __all__ = ["Reweighted", "apply_reweighter"]
 
@@ -84,9 +83,7 @@ def apply_reweighter(reweighter, X, y, sample_weight, fit_params, use_likelihood
             f"non-negative weight per sample ({n}); got shape {raw.shape}."
         )
     if sample_weight is not None:
-        sample_weight = _check_sample_weight(
-            sample_weight, np.empty((n, 0)), ensure_non_negative=True
-        )
+        sample_weight = check_user_weights(sample_weight, np.empty((n, 0)))
     fit_params = dict(fit_params)
     if use_likelihood:
         if not hasattr(reweighter_, "likelihood_"):
