@@ -65,7 +65,8 @@ def weighted_reduce(terms, sample_weight=None, reduction="mean"):
         \\text{none: } (w_i \\ell_i)_i
 
     With ``sample_weight=None`` every :math:`w_i = 1`. A batch whose weights sum
-    to zero has a weighted mean of zero (it carries no training signal), not NaN.
+    to zero, or an empty batch, has a weighted mean of zero (it carries no
+    training signal), not NaN.
 
     Parameters
     ----------
@@ -91,7 +92,8 @@ def weighted_reduce(terms, sample_weight=None, reduction="mean"):
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
     if sample_weight is None:
         if reduction == "mean":
-            return terms.mean()
+            # An empty batch carries no training signal: 0, as zero weights.
+            return terms.mean() if terms.numel() else terms.sum()
         if reduction == "sum":
             return terms.sum()
         return terms
@@ -152,7 +154,12 @@ class BaseLoss(nn.Module):
     - ``task_hint``: a sentence added to the error when the loss is used for a
       task it does not support (say why);
     - ``exact_gradient``: False for losses whose backward pass delivers a
-      designed (e.g. sampled) gradient rather than the derivative of the value.
+      designed (e.g. sampled) gradient rather than the derivative of the value;
+    - ``equivalences``: identities the paper states, as
+      ``(params, other_name, other_params)`` triples meaning that
+      ``cls(**params)`` and ``get_loss(other_name, **other_params)`` give the
+      same per-sample terms on every input (e.g. focal with ``gamma=0`` is
+      cross-entropy); the test suite checks each one on random inputs.
 
     Besides per-sample arrays (``"index"``, a user's ``fit`` input), ``requires``
     may name what the training engine provides: ``"X"`` (the batch's features),
@@ -176,6 +183,7 @@ class BaseLoss(nn.Module):
     monitor: ClassVar[str] = "loss"
     task_hint: ClassVar[str] = ""
     exact_gradient: ClassVar[bool] = True
+    equivalences: ClassVar[tuple[tuple[dict, str, dict], ...]] = ()
 
     def __init__(self, *, reduction="mean"):
         super().__init__()
