@@ -16,6 +16,8 @@ import numbers
 import torch
 from sklearn.base import BaseEstimator
 
+from ..losses._base import check_weights
+
 __all__ = ["LossReweighting", "dynamic_weights", "STRATEGIES"]
 
 #: Strategy names (``"upper"`` is in the authors' code, not the paper).
@@ -96,7 +98,8 @@ def dynamic_weights(losses, strategy="linupper", temperature=0.4, sample_weight=
     torch.Tensor of shape (n_samples,)
         Multipliers :math:`m_i \ge 0` (detached). Rows with a non-finite loss get
         0 (their loss still reaches the reduction, so a NaN is not hidden). When
-        every loss is equal, or the batch has one row, all multipliers are 1.
+        every loss is equal, or the batch has one row, all multipliers are 1;
+        without any valid row they are all 0 (nothing to weight).
 
     References
     ----------
@@ -141,22 +144,24 @@ def dynamic_weights(losses, strategy="linupper", temperature=0.4, sample_weight=
                 f"sample_weight must have shape {tuple(losses.shape)} (one weight "
                 f"per loss); got {tuple(sample_weight.shape)}."
             )
+        check_weights(sample_weight)  # values checked outside trusted_targets()
         sample_weight = sample_weight.detach().to(dtype)
-        if not bool((torch.isfinite(sample_weight) & (sample_weight >= 0)).all()):
-            raise ValueError("sample_weight must be finite and >= 0 (no NaN).")
         valid &= sample_weight > 0
-    out = torch.zeros_like(losses)
-    if not bool(valid.any()):
-        return torch.where(torch.isfinite(losses), torch.ones_like(losses), out)
-    kept = losses[valid]
-    lo, hi = kept.min(), kept.max()
-    h = (2.0 * kept - hi - lo) / torch.clamp(hi - lo, min=SPREAD_FLOOR)
-    f = _scores(h, strategy)
-    m = torch.exp((f - f.max()) / temperature)
-    u = None if sample_weight is None else sample_weight[valid]
-    mean = m.mean() if u is None else (u * m).sum() / u.sum()
-    out[valid] = m / mean
-    return out
+    if losses.numel() == 0:
+        return losses.clone()
+    # Masked reductions instead of boolean indexing: no device sync per batch.
+    big = torch.finfo(dtype).max
+    lo = torch.where(valid, losses, big).min()
+    hi = torch.where(valid, losses, -big).max()
+    h = (2.0 * losses - hi - lo) / torch.clamp(hi - lo, min=SPREAD_FLOOR)
+    f = torch.where(valid, _scores(torch.where(valid, h, 0.0), strategy), -torch.inf)
+    top = torch.where(valid.any(), f.max(), 0.0)
+    m = torch.exp((f - top) / temperature)  # 0 where not valid
+    u = valid.to(dtype) if sample_weight is None else sample_weight * valid
+    total = (u * m).sum()
+    mean = total / u.sum().clamp_min(torch.finfo(dtype).tiny)
+    # Nothing valid: the multipliers do not matter (no weight, or NaN losses).
+    return torch.where(valid, m / mean.clamp_min(torch.finfo(dtype).tiny), 0.0)
 
 
 class LossReweighting(BaseEstimator):
