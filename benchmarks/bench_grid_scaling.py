@@ -108,6 +108,22 @@ def run_once(X, y, losses, cv, epochs, options):
     return wall, fit_sum, scores
 
 
+def compare_scores(tables, names):
+    """ "yes" when every run gave the scores of the first, else where they differ."""
+    first = tables[0]
+    metrics = [c for c in first.columns if c.endswith(("_mean", "_std"))]
+    notes = []
+    for name, table in zip(names[1:], tables[1:]):
+        if table.equals(first):
+            continue
+        diff = (table[metrics] - first[metrics]).abs().max(axis=1)
+        losses = ", ".join(first.loc[diff > 0, "loss"]) or "non-numeric columns"
+        notes.append(
+            f"{name} differs from {names[0]} ({losses}; max |diff| {diff.max():.2g})"
+        )
+    return "yes" if not notes else "NO: " + "; ".join(notes)
+
+
 def markdown(rows, info):
     base = rows[0]["wall_s"]
     lines = _runner.report_header(
@@ -184,11 +200,15 @@ def main(argv=None):
         print(f"  {wall:.1f} s (summed fit time {fit_sum:.1f} s)", flush=True)
         rows.append({"run": name, **options, "wall_s": wall, "fit_sum_s": fit_sum})
         scores.append(table)
-    info["identical"] = "yes" if all(s.equals(scores[0]) for s in scores) else "NO"
+    info["identical"] = compare_scores(scores, [name for name, _ in RUNS])
     info["load_after"] = _load()
     info["wall_time_s"] = time.perf_counter() - start
     info["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    payload = {"info": info, "runs": rows, "scores": scores[0].to_dict("records")}
+    payload = {
+        "info": info,
+        "runs": rows,
+        "scores": {name: t.to_dict("records") for (name, _), t in zip(RUNS, scores)},
+    }
     text = markdown(rows, info)
     _runner.write_outputs(args.out, text, payload)
     _runner.show_report(args.out)

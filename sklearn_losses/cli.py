@@ -87,8 +87,8 @@ def _build_parser():
         "--n-jobs",
         type=int,
         default=-1,
-        help="fits run side by side, one thread each (default -1: one per core; "
-        "with --backend dask and no --scheduler: local workers, default 2)",
+        help="fits run side by side, one thread each (default -1: one per core); "
+        "with --backend dask and no --scheduler, the local workers",
     )
     cmp.add_argument(
         "--backend",

@@ -13,6 +13,7 @@ import difflib
 import itertools
 import json
 import logging
+import os
 import sys
 import time
 import warnings
@@ -194,7 +195,13 @@ def _grids(grid):
     if isinstance(grid, str) and grid.lower() == "default":
         return DEFAULT_GRIDS
     if isinstance(grid, dict):
-        return {**DEFAULT_GRIDS, **grid}
+        grids = dict(DEFAULT_GRIDS)
+        for name, params in grid.items():
+            cls = get_loss_class(name)
+            for key in params or {}:
+                _param_key(cls, key, f"grid[{name!r}]")
+            grids[cls.name] = dict(params or {})
+        return grids
     raise ValueError(
         "grid must be 'default', None (or 'none') or a dict {loss: {param: values}}; "
         f"got {grid!r}."
@@ -343,7 +350,7 @@ def _backend(backend, n_jobs, scheduler, scatter):
             try:
                 distributed.get_client()  # the caller's client, if there is one
             except ValueError:
-                workers = n_jobs if n_jobs is not None and n_jobs > 0 else 2
+                workers = _local_workers(n_jobs)
                 cluster = distributed.LocalCluster(
                     n_workers=workers,
                     threads_per_worker=1,
@@ -355,6 +362,18 @@ def _backend(backend, n_jobs, scheduler, scatter):
                 stack.enter_context(distributed.Client(cluster))
         stack.enter_context(parallel_config(backend="dask", scatter=scatter))
         yield -1
+
+
+def _local_workers(n_jobs):
+    """Workers of a local Dask cluster: ``n_jobs``, counted as joblib does
+    (``-1``: one per core), 2 for ``None``."""
+    if n_jobs is None:
+        return 2
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs == 0 has no meaning; use None, -1 or a count.")
+    return n_jobs
 
 
 def _progress(total, description, enabled):
@@ -451,7 +470,7 @@ def compare_losses(
     n_jobs : int, default=None
         Fits run side by side (``None``: one at a time; ``-1``: one per core).
         With ``backend="dask"`` and no scheduler, the number of workers of the
-        local cluster (default 2).
+        local cluster (``None``: 2; ``-1``: one per core).
     backend : {"loky", "dask"}, default="loky"
         ``"loky"``: worker processes on this machine. ``"dask"``: joblib's Dask
         backend on a ``dask.distributed`` cluster: the current client, else the
@@ -506,7 +525,7 @@ def compare_losses(
     if backend not in ("loky", "dask"):
         raise ValueError(f"backend must be 'loky' or 'dask'; got {backend!r}.")
     if scheduler is not None and backend != "dask":
-        raise ValueError("A scheduler address needs the dask backend.")
+        raise ValueError("A scheduler address needs backend='dask' (--backend dask).")
     pd = require("pandas")
     X, numeric, categorical = prepare_features(X)
     y, positive = binary_target(y, pos_label)
@@ -558,8 +577,11 @@ def compare_losses(
     ]
     n_points = sum(len(points) for _, _, points, _ in candidates)
     results = {}
-    bar = _progress(len(jobs), f"{n_points} settings x {len(splits)} folds", progress)
-    with bar, _backend(backend, n_jobs, scheduler, [X, y]) as parallel_jobs:
+    description = f"{n_points} settings x {len(splits)} folds"
+    with (
+        _backend(backend, n_jobs, scheduler, [X, y]) as parallel_jobs,
+        _progress(len(jobs), description, progress) as bar,
+    ):
         parallel = Parallel(
             n_jobs=parallel_jobs, return_as="generator_unordered", batch_size=1
         )

@@ -231,3 +231,16 @@ def test_a_missing_optional_dependency_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r'pip install "sklearn-losses\[compare\]"'):
         require("matplotlib")
+
+
+def test_grid_argument_replaces_a_losses_default_grid(cancer):
+    X, y = cancer
+    kwargs = {"cv": 2, "estimator": FAST, "reference": False}
+    grid = {"focal": {"gamma": [0.5, 1.0, 2.0]}, "anyloss": {}}
+    table = compare_losses(X, y, ["focal", "anyloss"], grid=grid, **kwargs)
+    assert dict(zip(table["loss"], table["grid_size"])) == {"focal": 3, "anyloss": 1}
+    assert (
+        compare_losses(X, y, ["focal"], grid=None, **kwargs)["grid_size"] == 1
+    ).all()
+    with pytest.raises(ValueError, match="Did you mean 'gamma'"):
+        compare_losses(X, y, ["focal"], grid={"focal": {"gama": [1]}}, **kwargs)
