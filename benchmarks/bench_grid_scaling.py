@@ -21,7 +21,7 @@ fits, and for Dask closing the cluster. Also reported: the summed fit time
 one job, and whether the three runs give identical scores (they should: same
 seeds, one thread per fit).
 
-Networks: ``LossClassifier(max_epochs=--epochs)`` (default 20), otherwise the
+Networks: ``LossClassifier(max_epochs=--epochs)`` (default 50), otherwise the
 defaults: MLP (64, 64), Adam lr 1e-3, batch 128 (AnyLoss: 5 % of the rows).
 
 Targets
@@ -33,7 +33,7 @@ How to run
 ----------
 ::
 
-    python benchmarks/bench_grid_scaling.py             # ~4 min on 2 cores
+    python benchmarks/bench_grid_scaling.py             # ~4 min on 2 idle cores
     python benchmarks/bench_grid_scaling.py --quick     # smoke test, ~30 s
 
 Writes ``benchmarks/results/grid_scaling.md`` and ``.json``.
@@ -164,7 +164,7 @@ def _load():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--n-samples", type=int, default=10_000)
     parser.add_argument("--cv", type=int, default=5)
     parser.add_argument("--out", default=None, help="output stem (.md and .json)")

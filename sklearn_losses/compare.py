@@ -527,6 +527,10 @@ def compare_losses(
     if scheduler is not None and backend != "dask":
         raise ValueError("A scheduler address needs backend='dask' (--backend dask).")
     pd = require("pandas")
+    if out is not None:
+        require("matplotlib")  # before any fit, not after
+    if backend == "dask":
+        require("distributed")
     X, numeric, categorical = prepare_features(X)
     y, positive = binary_target(y, pos_label)
     if len(y) != len(X):
