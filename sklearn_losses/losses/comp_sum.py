@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from ._base import BaseLoss, split_logits
 from ._registry import register_loss
+from ._softmax import cross_entropy
 
 __all__ = [
     "CompSumLoss",
@@ -86,7 +87,7 @@ def _cross_entropy(z, y, binary):
     """``-log p_y``: logits ``(0, z)`` for one binary logit, softmax otherwise."""
     if binary:
         return F.binary_cross_entropy_with_logits(z, y.to(z.dtype), reduction="none")
-    return F.cross_entropy(z, y, reduction="none")
+    return cross_entropy(z, y)
 
 
 def _comp_sum_from_ce(ce, tau):
@@ -94,14 +95,17 @@ def _comp_sum_from_ce(ce, tau):
     a = 1.0 - float(tau)
     if abs(a) < _TAU_ONE_TOL:
         return ce
-    t = a * ce
+    t = ce if a == 1.0 else a * ce
     if a < 0:  # bounded: expm1 of a non-positive number
         return torch.expm1(t) / a
-    over = t > EXPONENT_CAP
-    capped = torch.where(over, EXPONENT_CAP, t)
-    value = torch.expm1(capped) / a
-    tangent = value + math.exp(EXPONENT_CAP) * (ce - EXPONENT_CAP / a)
-    return torch.where(over, tangent, value)
+    # Past the cap, the tangent expm1(CAP) + e^CAP (t - CAP), over a. Up to the
+    # cap the relu term is exactly 0, and so is its gradient: no comparison and
+    # no selects between two computed branches.
+    excess = torch.relu(t - EXPONENT_CAP)
+    value = torch.add(
+        torch.expm1(t.clamp_max(EXPONENT_CAP)), excess, alpha=math.exp(EXPONENT_CAP)
+    )
+    return value if a == 1.0 else value / a
 
 
 def _module_logits(module, x, shape):
@@ -125,10 +129,13 @@ def _score_differences(z, y, binary):
 
 
 def _safe_l2(d):
-    """Row-wise Euclidean norm with gradient 0 (not NaN) at a zero row."""
-    sq = d.square().sum(dim=1)
-    positive = sq > 0
-    return torch.where(positive, torch.sqrt(torch.where(positive, sq, 1.0)), 0.0)
+    """Row-wise Euclidean norm with gradient 0 (not NaN) at a zero row.
+
+    ``torch.linalg.vector_norm`` defines its gradient at 0 as 0, in one
+    operation where ``sqrt(sum(d**2))`` guarded by selects takes six (this runs
+    once per PGD step).
+    """
+    return torch.linalg.vector_norm(d, dim=1)
 
 
 def _rows(norm, like):

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from ._base import BaseLoss, split_logits
 from ._registry import register_loss
+from ._softmax import cross_entropy
 
 __all__ = ["CrossEntropyLoss"]
 
@@ -76,4 +77,4 @@ class CrossEntropyLoss(BaseLoss):
             if eps:
                 q = q * (1.0 - eps) + 0.5 * eps
             return F.binary_cross_entropy_with_logits(z, q, reduction="none")
-        return F.cross_entropy(z, y, reduction="none", label_smoothing=eps)
+        return cross_entropy(z, y, label_smoothing=eps)

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from ._base import BaseLoss, split_logits
 from ._registry import register_loss
+from ._softmax import cross_entropy
 
 __all__ = ["DEquityWeightedLoss", "dequity_weights"]
 
@@ -157,12 +158,15 @@ class DEquityWeightedLoss(BaseLoss):
                 f"sample), got {tuple(p.shape)}."
             )
         p = p.to(z.dtype)
-        if not bool(torch.all((p > 0) & (p <= 1))):  # NaN fails too
-            raise ValueError("likelihood p must lie in (0, 1] (and not be NaN).")
+        if p.numel():
+            # One reduction and one sync; NaN propagates to both ends, and fails.
+            low, high = torch.stack(torch.aminmax(p)).tolist()
+            if not (low > 0 and high <= 1):
+                raise ValueError("likelihood p must lie in (0, 1] (and not be NaN).")
         eta, gamma = float(self.eta), float(self.gamma)
         weight = (eta + (1.0 - p) ** gamma) / (eta + 1.0)
         if binary:
             ce = F.binary_cross_entropy_with_logits(z, y.to(z.dtype), reduction="none")
         else:
-            ce = F.cross_entropy(z, y, reduction="none")
+            ce = cross_entropy(z, y)
         return weight * ce

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from ._base import BaseLoss, split_logits
 from ._registry import register_loss
+from ._softmax import cross_entropy
 
 __all__ = ["FocalLoss"]
 
@@ -113,17 +114,14 @@ class FocalLoss(BaseLoss):
             sign = 1.0 - 2.0 * y.to(z.dtype)  # -1 for class 1, +1 for class 0
             log_pt = F.logsigmoid(-sign * z)
             modulator = torch.exp(gamma * F.logsigmoid(sign * z)) if gamma else None
+            terms = -log_pt if modulator is None else -modulator * log_pt
             n_classes = 2
         else:
-            log_p = F.log_softmax(z, dim=1)
-            log_pt = log_p.gather(1, y.unsqueeze(1)).squeeze(1)
+            terms = cross_entropy(z, y)  # -log p_y
             if gamma:
-                one_minus = (-torch.expm1(log_pt)).clamp_min(torch.finfo(z.dtype).tiny)
-                modulator = one_minus.pow(gamma)
-            else:
-                modulator = None
+                one_minus = (-torch.expm1(-terms)).clamp_min(torch.finfo(z.dtype).tiny)
+                terms = one_minus.pow(gamma) * terms
             n_classes = z.shape[1]
-        terms = -log_pt if modulator is None else -modulator * log_pt
         if self._alpha is not None:
             if self._alpha.numel() != n_classes:
                 raise ValueError(

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from ._base import BaseLoss, split_logits
 from ._registry import register_loss
+from ._softmax import softmax
 
 __all__ = ["LDRKLLoss", "ALDRKLLoss"]
 
@@ -74,9 +75,13 @@ def _ldr_kl(f, y, lam, margin):
     n_classes = f.shape[1]
     d = f - f.gather(1, y.unsqueeze(1))
     if margin:
-        d = d + margin * (1.0 - F.one_hot(y, n_classes).to(f.dtype))
+        # The margin on every gap, then the true class's gap reset to 0: the
+        # same values as adding margin * (1 - one_hot(y)), without the one-hot.
+        d = (d + margin).scatter(1, y.unsqueeze(1), 0.0)
     m = d.detach().amax(dim=1, keepdim=True)
-    lse = torch.logsumexp((d - m) / lam, dim=1, keepdim=True)
+    # (d - m) / lam <= 0 with a 0 in every row: the sum of exponentials lies in
+    # [1, K], so it needs no second shift (which logsumexp would make).
+    lse = ((d - m) / lam).exp().sum(dim=1, keepdim=True).log()
     return (m + lam * (lse - math.log(n_classes))).squeeze(1)
 
 
@@ -325,6 +330,7 @@ class ALDRKLLoss(BaseLoss):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _check_index(self, index, n):
+        """``index`` as int64 and its largest value (-1 when empty)."""
         if index is None:
             raise ValueError(
                 "ALDRKLLoss needs index=, each row's position in the training data "
@@ -339,14 +345,21 @@ class ALDRKLLoss(BaseLoss):
                 f"{tuple(index.shape)}."
             )
         index = index.long()
-        if n and index.min().item() < 0:
+        if not n:
+            return index, -1
+        # One reduction and one sync for the check and the buffer's size.
+        low, high = torch.stack(torch.aminmax(index)).tolist()
+        if low < 0:
             raise ValueError("index must hold non-negative row positions.")
-        return index
+        return index, high
 
-    def _stored(self, index, dtype, device):
-        """``lambdas[index]`` (``lam0`` beyond the buffer), without writing."""
-        lam = torch.full(index.shape, float(self.lam0), dtype=dtype, device=device)
+    def _stored(self, index, high, dtype, device):
+        """``lambdas[index]`` (``lam0`` beyond the buffer), without writing;
+        ``high`` is the largest index."""
         buf = self.lambdas
+        if buf is not None and high < buf.shape[0] and buf.device == device:
+            return buf[index.to(device)].to(dtype)  # every row known: a gather
+        lam = torch.full(index.shape, float(self.lam0), dtype=dtype, device=device)
         if buf is not None and buf.numel() and index.numel():
             idx = index.to(buf.device)
             known = (idx < buf.shape[0]).to(device)
@@ -354,13 +367,13 @@ class ALDRKLLoss(BaseLoss):
             lam = torch.where(known, values, lam)
         return lam
 
-    def _store(self, index, values):
+    def _store(self, index, high, values):
         """Write ``values`` at ``index``, growing the buffer (and moving it to the
-        values' device) as needed."""
+        values' device) as needed; ``high`` is the largest index."""
         if not index.numel():
             return
         device = values.device
-        needed = int(index.max().item()) + 1
+        needed = high + 1
         buf = self.lambdas
         if buf is None or buf.shape[0] < needed:
             grown = self._fresh(needed, device)
@@ -375,18 +388,18 @@ class ALDRKLLoss(BaseLoss):
     # -- computation ----------------------------------------------------------
     def loss_terms(self, input, target, index=None):
         f, y = _class_logits(input, target)
-        index = self._check_index(index, f.shape[0])
+        index, high = self._check_index(index, f.shape[0])
         f = _normalize(f, self.logit_normalization)
         lam0, alpha = float(self.lam0), float(self.alpha)
         log_k = math.log(f.shape[1])
         with torch.no_grad():
-            lam_old = self._stored(index, f.dtype, f.device)
+            lam_old = self._stored(index, high, f.dtype, f.device)
             if self.training:
-                p = torch.softmax(f.detach() / lam_old.unsqueeze(1), dim=1)
+                p = softmax(f.detach() / lam_old.unsqueeze(1))
                 kl = (p * torch.log(f.shape[1] * p.clamp_min(_P_FLOOR))).sum(dim=1)
                 lam = lam0 * (1.0 - kl / (alpha * log_k))
                 lam = lam.clamp(lam0 * (1.0 - 1.0 / alpha), lam0)
-                self._store(index, lam)
+                self._store(index, high, lam)
             else:
                 lam = lam_old
         reg = (alpha * log_k / (2.0 * lam0)) * (lam - lam0) ** 2

@@ -1,0 +1,88 @@
+"""Softmax, log-softmax and cross-entropy over the classes of ``(n, K)`` logits.
+
+torch's CPU kernels for ``softmax`` / ``log_softmax`` (which ``F.cross_entropy``
+calls) vectorise along a row, so a row shorter than one vector register (16
+float32 values with AVX-512, 8 with AVX2) takes a much slower path, ~25 ns per
+value: with 10 classes, 4096 rows cost ~1.4 ms forward against ~0.1 ms with 16
+classes on an AVX-512 machine. Tabular tasks have few classes, so for such rows
+these functions compose the same computation from elementwise operations and
+row reductions, which are vectorised along the batch: subtract the row maximum
+(held constant, the gradient does not depend on it), exponentiate, sum, take
+the log. That costs a few more operations, each with a fixed overhead, so it is
+used from :data:`_MIN_VALUES` logits per batch on (below, torch's kernel is as
+fast). Elsewhere (other devices, wider rows, small batches) these functions
+call torch's kernels. The two forms agree to rounding.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["log_softmax", "softmax", "cross_entropy"]
+
+
+def _vector_bytes():
+    """Width of the CPU vector registers torch's kernels use, 0 if unknown."""
+    capability = torch.backends.cpu.get_cpu_capability()
+    if "AVX512" in capability:
+        return 64
+    if "AVX2" in capability:
+        return 32
+    return 0
+
+
+_VECTOR_BYTES = _vector_bytes()
+#: Smallest number of logits for which the composed form beats torch's kernel
+#: on short rows (measured: about even at 256 x 10 float32, 1.5-3 times faster
+#: from 1024 x 10 on).
+_MIN_VALUES = 4096
+
+
+def _short_rows(z):
+    """Whether torch's CPU kernel would take its slow path on ``z``'s short rows
+    and the batch is large enough for the composed form to pay off."""
+    return (
+        z.device.type == "cpu"
+        and z.shape[1] * z.element_size() < _VECTOR_BYTES
+        and z.numel() >= _MIN_VALUES
+    )
+
+
+def _shifted(z):
+    """``z`` minus its row maxima (held constant)."""
+    return z - z.detach().amax(dim=1, keepdim=True)
+
+
+def log_softmax(z):
+    """``log_softmax(z, dim=1)`` of ``(n, K)`` logits."""
+    if not _short_rows(z):
+        return F.log_softmax(z, dim=1)
+    s = _shifted(z)
+    return s - s.exp().sum(dim=1, keepdim=True).log()
+
+
+def softmax(z):
+    """``softmax(z, dim=1)`` of ``(n, K)`` logits."""
+    if not _short_rows(z):
+        return torch.softmax(z, dim=1)
+    e = _shifted(z).exp()
+    return e / e.sum(dim=1, keepdim=True)
+
+
+def cross_entropy(z, y, label_smoothing=0.0):
+    """Per-sample ``F.cross_entropy(z, y, reduction="none", label_smoothing=...)``.
+
+    ``-log softmax(z)_y`` of ``(n, K)`` logits and class indices; with label
+    smoothing :math:`\varepsilon`, :math:`(1 - \varepsilon)` times it plus
+    :math:`\varepsilon` times the mean over classes of ``-log softmax(z)_k``.
+    """
+    if not _short_rows(z):
+        return F.cross_entropy(z, y, reduction="none", label_smoothing=label_smoothing)
+    s = _shifted(z)
+    log_norm = s.exp().sum(dim=1, keepdim=True).log()
+    nll = (log_norm - s.gather(1, y.unsqueeze(1))).squeeze(1)
+    if not label_smoothing:
+        return nll
+    smooth = (log_norm - s).mean(dim=1)
+    return (1.0 - label_smoothing) * nll + label_smoothing * smooth
