@@ -7,6 +7,7 @@ search can compare losses the way it compares ``C``::
     LossClassifier(loss="focal", loss__gamma=2.0).fit(X, y, sample_weight=w)
 """
 
+from .compare import compare_losses
 from .estimators import LossClassifier
 from .exceptions import DivergenceWarning, TrainingDivergedError
 from .losses import get_loss, list_losses, loss_param_grid
@@ -22,6 +23,7 @@ __all__ = [
     "Reweighted",
     "TrainingDivergedError",
     "__version__",
+    "compare_losses",
     "get_loss",
     "list_losses",
     "loss_param_grid",
