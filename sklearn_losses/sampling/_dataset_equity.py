@@ -209,6 +209,12 @@ class DatasetEquityReweighter(BaseSampler):
     dimension). ``DBSCAN(eps=1.0)`` depends on the scale of the reduced space;
     with other data pass a ``clusterer`` tuned to it (or ``HDBSCAN``).
 
+    In an imbalanced-learn Pipeline the steps after the sampler see the drawn
+    rows, so do not pass per-row weights to them (``<final>__sample_weight``):
+    with ``sampling_strategy="all"`` the row count is unchanged and the weights
+    would silently pair with other rows. Give the weights to the sampler
+    instead (metadata routing), which folds them into the draws.
+
     References
     ----------
     .. [1] S. Shrivastava, X. Zhang, S. Nagesh, A. Parchami, "DatasetEquity: Are
