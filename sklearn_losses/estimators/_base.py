@@ -23,6 +23,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
+from .._validation import check_random_state_param
 from ..exceptions import DivergenceWarning, TrainingDivergedError
 from ..losses import check_loss_task, get_loss, get_loss_class
 from ..modules import ACTIVATIONS, MLP
@@ -238,13 +239,7 @@ class BaseLossEstimator(BaseEstimator):
                 "sklearn.metrics.get_scorer_names()) or a callable "
                 f"scorer(estimator, X, y); got {scoring!r}."
             )
-        try:
-            check_random_state(self.random_state)
-        except ValueError:
-            raise ValueError(
-                "random_state must be None, an int in [0, 2**32 - 1] or a numpy "
-                f"RandomState; got {self.random_state!r}."
-            ) from None
+        check_random_state_param(self.random_state)
 
     # -- building blocks ----------------------------------------------------
     def _build_loss(self, task):

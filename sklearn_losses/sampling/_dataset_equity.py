@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from .._validation import check_random_state_param
 from ..losses.dataset_equity import dequity_weights
 
 __all__ = ["DatasetEquityReweighter", "cluster_likelihood"]
@@ -288,13 +289,7 @@ class DatasetEquityReweighter(BaseSampler):
                 "clusterer must be None or a clusterer with fit_predict (or fit "
                 f"and labels_); got {self.clusterer!r}."
             )
-        try:
-            check_random_state(self.random_state)
-        except ValueError:
-            raise ValueError(
-                "random_state must be None, an int in [0, 2**32 - 1] or a numpy "
-                f"RandomState; got {self.random_state!r}."
-            ) from None
+        check_random_state_param(self.random_state)
         if not isinstance(self.noise_as_cluster, bool | np.bool_):
             raise ValueError(
                 f"noise_as_cluster must be a bool; got {self.noise_as_cluster!r}."
