@@ -33,7 +33,7 @@ import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-__all__ = ["BENCHMARK_TASKS", "load_benchmark", "make_preprocessor"]
+__all__ = ["BENCHMARK_TASKS", "load_benchmark", "make_preprocessor", "take_rows"]
 
 #: The nine tasks of the public benchmark, in the order of the result tables.
 BENCHMARK_TASKS = (
@@ -192,3 +192,8 @@ def make_preprocessor(X):
         ],
         sparse_threshold=0.0,
     )
+
+
+def take_rows(X, idx):
+    """Rows ``idx`` of a DataFrame (by position) or an array."""
+    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]

@@ -91,6 +91,7 @@ from _data import (  # noqa: E402
     canonical_name,
     load_benchmark,
     make_preprocessor,
+    take_rows,
 )
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -171,10 +172,6 @@ def build_model(name, seed, epochs):
     raise ValueError(f"unknown model {name!r}")
 
 
-def _rows(X, idx):
-    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
-
-
 _WARMED_UP = []
 
 
@@ -214,7 +211,7 @@ def run_job(task, seed, fold, model, X, y, train, test, epochs):
                 ("model", build_model(model, seed, epochs)),
             ]
         )
-        X_train, X_test = _rows(X, train), _rows(X, test)
+        X_train, X_test = take_rows(X, train), take_rows(X, test)
         y_train, y_test = y[train], y[test]
         start = time.perf_counter()
         pipe.fit(X_train, y_train)

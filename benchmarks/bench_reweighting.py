@@ -114,6 +114,7 @@ from _data import (  # noqa: E402
     canonical_name,
     load_benchmark,
     make_preprocessor,
+    take_rows,
 )
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -208,10 +209,6 @@ def fit_model(name, model, Z, y, de, seed):
     return model.fit(Z, y)
 
 
-def _rows(X, idx):
-    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
-
-
 def _one_thread():
     """Limit torch, BLAS and OpenMP to one thread; return the threadpool guard."""
     import torch
@@ -234,7 +231,7 @@ def de_job(task, seed, fold, X, y, train, reducer):
 
     with _one_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        Z = make_preprocessor(X).fit_transform(_rows(X, train))
+        Z = make_preprocessor(X).fit_transform(take_rows(X, train))
         start = time.perf_counter()
         rw = DatasetEquityReweighter(reducer=reducer, random_state=seed).fit(Z)
         de_time = time.perf_counter() - start
@@ -287,12 +284,12 @@ def run_job(task, seed, fold, model, X, y, train, test, epochs, de):
         y_train, y_test = y[train], y[test]
         start = time.perf_counter()
         prep = make_preprocessor(X)
-        Z_train = prep.fit_transform(_rows(X, train))
+        Z_train = prep.fit_transform(take_rows(X, train))
         clf = fit_model(
             model, build_model(model, seed, epochs), Z_train, y_train, de, seed
         )
         fit_time = time.perf_counter() - start
-        Z_test = prep.transform(_rows(X, test))
+        Z_test = prep.transform(take_rows(X, test))
         pred = clf.predict(Z_test)
         proba = clf.predict_proba(Z_test)[:, 1]
     de_time = de["de_time"] if de is not None else 0.0
