@@ -83,6 +83,13 @@ def stratified_permutation(y, generator):
     return grouped[torch.argsort(key)]
 
 
+def proportion_epoch_length(y, proportions):
+    """Rows of an epoch with fixed class shares: ``max_c ceil(n_c / share_c)``."""
+    counts = torch.bincount(y, minlength=len(proportions)).double()
+    share = torch.as_tensor(proportions, dtype=torch.float64)
+    return int(torch.ceil((counts / share).max() - 1e-9))
+
+
 def proportion_permutation(y, proportions, generator):
     """An epoch of row indices whose contiguous blocks hold fixed class shares.
 
@@ -106,9 +113,8 @@ def proportion_permutation(y, proportions, generator):
     -------
     torch.Tensor of shape (m,)
     """
-    counts = torch.bincount(y, minlength=len(proportions))
+    m = proportion_epoch_length(y, proportions)
     share = torch.as_tensor(proportions, dtype=torch.float64)
-    m = int(torch.ceil((counts.double() / share).max() - 1e-9))
     draws = torch.round(share * m).long()
     draws[int(torch.argmax(share))] += m - int(draws.sum())
     parts, keys = [], []
@@ -258,9 +264,7 @@ class TensorNet(NeuralNet):
         """Rows per epoch: ``n``, or more with fixed class proportions."""
         if not _is_proportions(self._sampler):
             return y.shape[0]
-        counts = torch.bincount(y.cpu(), minlength=len(self._sampler)).double()
-        share = torch.as_tensor(self._sampler, dtype=torch.float64)
-        return int(torch.ceil((counts / share).max() - 1e-9))
+        return proportion_epoch_length(y.cpu(), self._sampler)
 
     def _reweighted_loss(self, y_pred, yb, wb, context):
         """Loss of the batch with dynamic per-sample multipliers (after warm-up)."""
