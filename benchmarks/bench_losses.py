@@ -27,9 +27,12 @@ Losses with extra per-sample inputs (``requires``) get them from ``CONTEXT``:
 (uniform in [0.01, 1]), ``X`` and ``module`` (30 standardised features and a
 30-64-K ReLU network, whose output is then the logits). A loss needing
 anything else, or whose tasks have no entry in ``LAYOUTS`` (ranking,
-embedding, ...), is listed as skipped. The binary focal reference is
-torchvision's ``sigmoid_focal_loss`` when torchvision is installed, else the
-same lines as fvcore writes them (the table names which one ran).
+embedding, ...), is listed as skipped. The cross-entropy reference is torch's
+criterion module (``nn.BCEWithLogitsLoss`` / ``nn.CrossEntropyLoss``), called
+as skorch calls its criterion: ours is a module too, so both pay the module
+call. The binary focal reference is torchvision's ``sigmoid_focal_loss`` when
+torchvision imports, else the same lines as torchvision and fvcore write them
+(the table names which one ran).
 
 Timing: after a warm-up, the number of calls per block is set so that a block
 of ``ours`` lasts about ``--block-ms`` milliseconds; then ``--repeats`` rounds
@@ -210,21 +213,23 @@ def _true_prob(z, y):
 
 
 def _torch_ce(loss, case):
-    """``F.binary_cross_entropy_with_logits`` / ``F.cross_entropy``."""
+    """torch's criterion modules ``nn.BCEWithLogitsLoss`` / ``nn.CrossEntropyLoss``,
+    called as a skorch net calls its criterion (a module, like ours)."""
     eps = float(getattr(loss, "label_smoothing", 0.0))
     tau = getattr(loss, "tau", 1.0)
     if tau != 1.0:
         return None
     if case.n_out == 1:
+        criterion = nn.BCEWithLogitsLoss()
 
         def ref(z, y):
             q = y.to(z.dtype)
             if eps:
                 q = q * (1.0 - eps) + 0.5 * eps
-            return F.binary_cross_entropy_with_logits(z, q)
+            return criterion(z, q)
 
         return ref
-    return lambda z, y: F.cross_entropy(z, y, label_smoothing=eps)
+    return nn.CrossEntropyLoss(label_smoothing=eps)
 
 
 def _focal(loss, case):
@@ -236,10 +241,7 @@ def _focal(loss, case):
         return None
     if case.n_out == 1:
         alpha = -1.0 if loss.alpha is None else float(loss.alpha)
-        try:
-            from torchvision.ops import sigmoid_focal_loss
-        except ImportError:
-            sigmoid_focal_loss = _sigmoid_focal_loss
+        sigmoid_focal_loss = _torchvision_focal() or _sigmoid_focal_loss
         return lambda z, y: sigmoid_focal_loss(
             z, y.to(z.dtype), alpha=alpha, gamma=gamma, reduction="mean"
         )
@@ -265,13 +267,22 @@ def _sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="mean"
     return out.mean() if reduction == "mean" else out
 
 
+def _torchvision_focal():
+    """torchvision's ``sigmoid_focal_loss``, or None where torchvision does not
+    import (not installed, or a wheel built for another torch: PyPI's wheels
+    fail to register their compiled operators on the CPU build of torch)."""
+    try:
+        from torchvision.ops import sigmoid_focal_loss
+    except (ImportError, RuntimeError):
+        return None
+    return sigmoid_focal_loss
+
+
 def _focal_label(loss, case):
     if case.n_out > 1:
         return "common FocalLoss module (log_softmax, gather)"
-    try:
-        import torchvision  # noqa: F401
-    except ImportError:
-        return "fvcore sigmoid_focal_loss lines (torchvision not installed)"
+    if _torchvision_focal() is None:
+        return "torchvision's sigmoid_focal_loss lines (torchvision not importable)"
     return "torchvision.ops.sigmoid_focal_loss"
 
 
@@ -474,8 +485,10 @@ def _adv_comp_sum(loss, case):
 #: and ``NTXentLoss``, pytorch-msssim's ``ms_ssim``, an allRank-style
 #: LambdaLoss; their task then needs an entry in ``LAYOUTS``.
 REFERENCES = {
-    "cross_entropy": Reference("torch F.cross_entropy / F.bce_with_logits", _torch_ce),
-    "comp_sum": Reference("torch F.cross_entropy (tau=1 identity)", _torch_ce),
+    "cross_entropy": Reference(
+        "torch nn.BCEWithLogitsLoss / nn.CrossEntropyLoss", _torch_ce
+    ),
+    "comp_sum": Reference("torch criterion (tau=1 identity)", _torch_ce),
     "focal": Reference(_focal_label, _focal),
     "sum_exp": Reference("formula: sum exp(z_k - z_y)", _sum_exp),
     "gce": Reference("GCE authors' code (softmax, gather)", _gce),

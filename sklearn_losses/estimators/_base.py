@@ -516,6 +516,9 @@ class BaseLossEstimator(BaseEstimator):
                 self._check_callback_params(net)
             train_t = self._to_tensors(train, device)
             valid_t = None if valid is None else self._to_tensors(valid, device)
+            for part in (train_t, valid_t):  # checked once, trusted per batch
+                if part is not None:
+                    loss.check_context({k: part[k] for k in required if k in part})
             check = _OutputCheck(net.module_, n_outputs)
             try:
                 net.partial_fit(

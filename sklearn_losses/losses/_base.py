@@ -228,6 +228,18 @@ class BaseLoss(nn.Module):
         follows the device. The default does nothing.
         """
 
+    def check_context(self, context):
+        """Validate the extra per-sample inputs of a whole training set, once.
+
+        ``context`` maps the names of :attr:`requires` given by the user (for
+        example ``"likelihood"``) to tensors with one row per sample.
+        Estimators call it at ``fit`` before training inside
+        :func:`trusted_targets`, where the per-batch checks of these inputs are
+        skipped; a loss with value constraints on them (a range, say) checks
+        them here and in its per-batch path outside that context. The default
+        does nothing.
+        """
+
     def validation_scorer(self, task):
         """The scorer early stopping should monitor for this loss, or None.
 
@@ -236,6 +248,17 @@ class BaseLoss(nn.Module):
         scorer sees labels encoded as ``0..K-1`` (class 1 is the positive).
         """
         return None
+
+    def mean_loss(self, input, target, **context):
+        """The plain mean of :meth:`loss_terms` (0 for an empty batch).
+
+        :meth:`forward` calls it for the most common call, ``reduction="mean"``
+        without sample weights. Subclasses override it where torch computes the
+        mean in one fused kernel (one autograd node fewer per call); the result
+        must equal ``weighted_reduce(self.loss_terms(input, target, **context))``
+        up to rounding.
+        """
+        return weighted_reduce(self.loss_terms(input, target, **context))
 
     def forward(self, input, target, *, sample_weight=None, **context):
         """Compute the loss.
@@ -256,6 +279,8 @@ class BaseLoss(nn.Module):
         torch.Tensor
             A scalar (or per-sample terms with ``reduction="none"``).
         """
+        if sample_weight is None and self.reduction == "mean":
+            return self.mean_loss(input, target, **context)
         terms = self.loss_terms(input, target, **context)
         return weighted_reduce(terms, sample_weight, self.reduction)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["log_softmax", "softmax", "cross_entropy"]
+__all__ = ["log_softmax", "softmax", "cross_entropy", "log_loss", "minus_margin"]
 
 
 def _vector_bytes():
@@ -70,19 +70,59 @@ def softmax(z):
     return e / e.sum(dim=1, keepdim=True)
 
 
-def cross_entropy(z, y, label_smoothing=0.0):
-    """Per-sample ``F.cross_entropy(z, y, reduction="none", label_smoothing=...)``.
+def cross_entropy(z, y, label_smoothing=0.0, reduction="none"):
+    """``F.cross_entropy(z, y, reduction=..., label_smoothing=...)``.
 
     ``-log softmax(z)_y`` of ``(n, K)`` logits and class indices; with label
     smoothing :math:`\varepsilon`, :math:`(1 - \varepsilon)` times it plus
     :math:`\varepsilon` times the mean over classes of ``-log softmax(z)_k``.
+    ``reduction`` is ``"none"`` (per-sample terms) or ``"mean"`` (over a
+    non-empty batch; torch's fused kernel where it is used).
     """
     if not _short_rows(z):
-        return F.cross_entropy(z, y, reduction="none", label_smoothing=label_smoothing)
+        return F.cross_entropy(
+            z, y, reduction=reduction, label_smoothing=label_smoothing
+        )
     s = _shifted(z)
     log_norm = s.exp().sum(dim=1, keepdim=True).log()
     nll = (log_norm - s.gather(1, y.unsqueeze(1))).squeeze(1)
-    if not label_smoothing:
-        return nll
-    smooth = (log_norm - s).mean(dim=1)
-    return (1.0 - label_smoothing) * nll + label_smoothing * smooth
+    if label_smoothing:
+        smooth = (log_norm - s).mean(dim=1)
+        nll = (1.0 - label_smoothing) * nll + label_smoothing * smooth
+    return nll.mean() if reduction == "mean" else nll
+
+
+def log_loss(z, y, binary, *, label_smoothing=0.0, weight=None, reduction="none"):
+    """Cross-entropy ``-log p_y`` of checked logits, per sample or averaged.
+
+    The one place the losses compute it: one logit per sample (``binary``,
+    ``z`` of shape ``(n,)``, scores ``(0, z)``) with
+    ``binary_cross_entropy_with_logits``, ``(n, K)`` logits with
+    :func:`cross_entropy`. ``weight`` (shape ``(n,)``, no gradient needed)
+    multiplies each sample's term. With ``reduction="mean"`` the result is
+    ``mean_i(weight_i * term_i)`` computed by torch's fused kernels where they
+    exist (one autograd node instead of two or three) and 0 for an empty batch,
+    as :func:`~sklearn_losses.losses.weighted_reduce`.
+    """
+    if reduction == "mean" and not y.shape[0]:
+        return z.sum()  # an empty batch carries no training signal
+    if binary:
+        q = y.type(z.dtype)  # faster than .to(z.dtype) at small batches
+        if label_smoothing:
+            q = q * (1.0 - label_smoothing) + 0.5 * label_smoothing
+        return F.binary_cross_entropy_with_logits(
+            z, q, weight=weight, reduction=reduction
+        )
+    if weight is None:
+        return cross_entropy(z, y, label_smoothing, reduction)
+    terms = weight * cross_entropy(z, y, label_smoothing)
+    return terms.mean() if reduction == "mean" else terms
+
+
+def minus_margin(z, y):
+    """``u = (1 - 2y) z``, minus the margin of one binary logit ``z``.
+
+    ``-log p_y = softplus(u)``; computed as ``z - 2 y z`` in one fused operation
+    (after the cast of the labels), fewer than the sign ``2y - 1`` and a product.
+    """
+    return torch.addcmul(z, z, y.type(z.dtype), value=-2.0)

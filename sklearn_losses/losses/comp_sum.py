@@ -13,11 +13,10 @@ import numbers
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from ._base import BaseLoss, split_logits
+from ._base import BaseLoss, split_logits, weighted_reduce
 from ._registry import register_loss
-from ._softmax import cross_entropy
+from ._softmax import log_loss, minus_margin
 
 __all__ = [
     "CompSumLoss",
@@ -33,6 +32,7 @@ __all__ = [
 EXPONENT_CAP = 50.0
 # |1 - tau| below which the loss is computed as the cross-entropy itself.
 _TAU_ONE_TOL = 1e-6
+_LOG_2 = math.log(2.0)
 _NORMS = {"inf": math.inf, "linf": math.inf, "2": 2.0, "l2": 2.0}
 
 
@@ -83,24 +83,56 @@ def _check_perturbable(perturbable):
 
 
 # -- computation ----------------------------------------------------------------
-def _cross_entropy(z, y, binary):
-    """``-log p_y``: logits ``(0, z)`` for one binary logit, softmax otherwise."""
-    if binary:
-        return F.binary_cross_entropy_with_logits(z, y.to(z.dtype), reduction="none")
-    return cross_entropy(z, y)
+def _below_cap(t, slack=0.0):
+    """Whether ``t + slack`` stays below the cap everywhere, read where it is free.
+
+    On the CPU reading one maximum costs a reduction and no device sync; there
+    the capped form (four more operations and autograd nodes) is skipped when it
+    would change nothing. Elsewhere, and for an empty or NaN batch, False.
+    """
+    return (
+        t.device.type == "cpu"
+        and t.numel() > 0
+        and t.detach().amax().item() + slack <= EXPONENT_CAP
+    )
 
 
-def _comp_sum_from_ce(ce, tau):
-    """``expm1((1 - tau) ce) / (1 - tau)`` (``ce`` at tau = 1), capped for tau < 1."""
+def _comp_sum_terms(z, y, binary, tau):
+    """Per-sample comp-sum terms of checked logits.
+
+    From the cross-entropy in general (:func:`_comp_sum_from_ce`); the named
+    members whose closed form takes fewer operations use it: with one logit and
+    ``u = (1 - 2y) z`` (so ``ce = softplus(u)``), sum-exp is ``e^u`` and MAE is
+    ``sigmoid(u)``; with ``K`` logits sum-exp is ``sum_k e^{z_k - z_y} - 1``
+    (no softmax). Sum-exp takes its closed form only where no term reaches the
+    cap (``ce <= u + log 2`` and ``ce <= max_k (z_k - z_y) + log K``), so the
+    values are those of the capped form.
+    """
     a = 1.0 - float(tau)
     if abs(a) < _TAU_ONE_TOL:
-        return ce
+        return log_loss(z, y, binary)
+    if binary and a in (1.0, -1.0):
+        u = minus_margin(z, y)
+        if a == -1.0:  # MAE: 1 - p_y = sigmoid(-margin)
+            return torch.sigmoid(u)
+        if _below_cap(u, _LOG_2):  # sum-exp: e^ce - 1 = e^u
+            return torch.exp(u)
+    elif a == 1.0:
+        diff = z - z.gather(1, y.unsqueeze(1))
+        if _below_cap(diff, math.log(z.shape[1])):
+            return torch.exp(diff).sum(dim=1) - 1.0
+    return _comp_sum_from_ce(log_loss(z, y, binary), a)
+
+
+def _comp_sum_from_ce(ce, a):
+    """``expm1(a ce) / a`` for ``a = 1 - tau != 0``, capped for ``a > 0``."""
     t = ce if a == 1.0 else a * ce
-    if a < 0:  # bounded: expm1 of a non-positive number
-        return torch.expm1(t) / a
+    if a < 0 or _below_cap(t):  # a < 0 is bounded: expm1 of a number <= 0
+        return torch.expm1(t) if a == 1.0 else torch.expm1(t) / a
     # Past the cap, the tangent expm1(CAP) + e^CAP (t - CAP), over a. Up to the
     # cap the relu term is exactly 0, and so is its gradient: no comparison and
-    # no selects between two computed branches.
+    # no selects between two computed branches. Both forms agree below the cap,
+    # in value and gradient (clamp_max passes the gradient at the cap itself).
     excess = torch.relu(t - EXPONENT_CAP)
     value = torch.add(
         torch.expm1(t.clamp_max(EXPONENT_CAP)), excess, alpha=math.exp(EXPONENT_CAP)
@@ -155,11 +187,17 @@ class _CompSumBase(BaseLoss):
         raise NotImplementedError
 
     def _clean_terms(self, z, y, binary):
-        return _comp_sum_from_ce(_cross_entropy(z, y, binary), self.effective_tau)
+        return _comp_sum_terms(z, y, binary, self.effective_tau)
 
     def loss_terms(self, input, target):
         z, y, binary = split_logits(input, target)
         return self._clean_terms(z, y, binary)
+
+    def mean_loss(self, input, target):
+        z, y, binary = split_logits(input, target)
+        if abs(1.0 - self.effective_tau) < _TAU_ONE_TOL:  # the cross-entropy
+            return log_loss(z, y, binary, reduction="mean")
+        return weighted_reduce(self._clean_terms(z, y, binary))
 
 
 @register_loss
@@ -558,6 +596,9 @@ class AdvCompSumLoss(_CompSumBase):
     def effective_tau(self):
         """The :math:`\\tau` of the clean comp-sum loss."""
         return float(self.tau)
+
+    # The clean loss's fused mean would drop the penalty: average loss_terms.
+    mean_loss = BaseLoss.mean_loss
 
     def loss_terms(self, input, target, X=None, module=None):
         z, y, binary = split_logits(input, target)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import numbers
 
-import torch.nn.functional as F
-
 from ._base import BaseLoss, split_logits
 from ._registry import register_loss
-from ._softmax import cross_entropy
+from ._softmax import log_loss
 
 __all__ = ["CrossEntropyLoss"]
 
@@ -71,10 +69,10 @@ class CrossEntropyLoss(BaseLoss):
 
     def loss_terms(self, input, target):
         z, y, binary = split_logits(input, target)
-        eps = self.label_smoothing
-        if binary:
-            q = y.to(z.dtype)
-            if eps:
-                q = q * (1.0 - eps) + 0.5 * eps
-            return F.binary_cross_entropy_with_logits(z, q, reduction="none")
-        return cross_entropy(z, y, label_smoothing=eps)
+        return log_loss(z, y, binary, label_smoothing=self.label_smoothing)
+
+    def mean_loss(self, input, target):
+        z, y, binary = split_logits(input, target)
+        return log_loss(
+            z, y, binary, label_smoothing=self.label_smoothing, reduction="mean"
+        )

@@ -8,11 +8,10 @@ import numbers
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from ._base import BaseLoss, split_logits
+from ._base import _TRUSTED_TARGETS, BaseLoss, split_logits
 from ._registry import register_loss
-from ._softmax import cross_entropy
+from ._softmax import log_loss
 
 __all__ = ["DEquityWeightedLoss", "dequity_weights"]
 
@@ -145,6 +144,19 @@ class DEquityWeightedLoss(BaseLoss):
 
     def loss_terms(self, input, target, likelihood=None):
         z, y, binary = split_logits(input, target)
+        return log_loss(z, y, binary, weight=self._weight(likelihood, y, z))
+
+    def mean_loss(self, input, target, likelihood=None):
+        z, y, binary = split_logits(input, target)
+        weight = self._weight(likelihood, y, z)
+        return log_loss(z, y, binary, weight=weight, reduction="mean")
+
+    def check_context(self, context):
+        if context.get("likelihood") is not None:
+            _check_likelihood(context["likelihood"])
+
+    def _weight(self, likelihood, y, z):
+        """:math:`w(p_i)` of the batch, in the logits' dtype and device."""
         if likelihood is None:
             raise ValueError(
                 "DEquityWeightedLoss needs `likelihood`, the per-sample dataset "
@@ -158,15 +170,17 @@ class DEquityWeightedLoss(BaseLoss):
                 f"sample), got {tuple(p.shape)}."
             )
         p = p.to(z.dtype)
-        if p.numel():
-            # One reduction and one sync; NaN propagates to both ends, and fails.
-            low, high = torch.stack(torch.aminmax(p)).tolist()
-            if not (low > 0 and high <= 1):
-                raise ValueError("likelihood p must lie in (0, 1] (and not be NaN).")
+        if not _TRUSTED_TARGETS.get():  # estimators check it once, at fit
+            _check_likelihood(p)
         eta, gamma = float(self.eta), float(self.gamma)
-        weight = (eta + (1.0 - p) ** gamma) / (eta + 1.0)
-        if binary:
-            ce = F.binary_cross_entropy_with_logits(z, y.to(z.dtype), reduction="none")
-        else:
-            ce = cross_entropy(z, y)
-        return weight * ce
+        # (eta + (1 - p)^gamma) / (eta + 1), in three operations
+        return torch.add(eta / (eta + 1.0), (1.0 - p).pow(gamma), alpha=1 / (eta + 1))
+
+
+def _check_likelihood(p):
+    """Raise unless every likelihood lies in (0, 1] (one reduction, one sync)."""
+    if p.numel():
+        # NaN propagates to both ends, and fails.
+        low, high = torch.stack(torch.aminmax(p)).tolist()
+        if not (low > 0 and high <= 1):
+            raise ValueError("likelihood p must lie in (0, 1] (and not be NaN).")

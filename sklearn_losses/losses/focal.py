@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from ._base import BaseLoss, split_logits
 from ._registry import register_loss
-from ._softmax import cross_entropy
+from ._softmax import cross_entropy, minus_margin
 
 __all__ = ["FocalLoss"]
 
@@ -26,10 +26,12 @@ class FocalLoss(BaseLoss):
     where :math:`p_y` is the predicted probability of the true class
     (:math:`\sigma(z)` or :math:`1 - \sigma(z)` for one binary logit, the softmax
     for ``K`` logits). :math:`\gamma = 0` and no :math:`\alpha` give
-    cross-entropy. The modulating factor is computed in log space for one logit,
-    :math:`(1-p_y)^\gamma = \exp(\gamma \log\sigma(\mp z))`, and as
-    :math:`(-\operatorname{expm1}(\log p_y))^\gamma` for ``K`` logits, so it
-    stays finite with finite gradients at extreme logits.
+    cross-entropy. For one logit, with :math:`u = (1 - 2y) z` (minus the margin),
+    :math:`-\log p_y = \operatorname{softplus}(u)` and the modulating factor is
+    computed in log space, :math:`(1-p_y)^\gamma = \exp(\gamma \log\sigma(u))`
+    with :math:`\log\sigma(u) = u - \operatorname{softplus}(u)`; for ``K``
+    logits it is :math:`(-\operatorname{expm1}(\log p_y))^\gamma`. Both stay
+    finite with finite gradients at extreme logits.
 
     Input contract: as :class:`CrossEntropyLoss` — ``(n,)``/``(n, 1)`` binary
     log-odds or ``(n, K)`` logits; ``target`` class indices of shape ``(n,)``.
@@ -111,22 +113,25 @@ class FocalLoss(BaseLoss):
         z, y, binary = split_logits(input, target)
         gamma = self.gamma
         if binary:
-            sign = 1.0 - 2.0 * y.to(z.dtype)  # -1 for class 1, +1 for class 0
-            log_pt = F.logsigmoid(-sign * z)
-            modulator = torch.exp(gamma * F.logsigmoid(sign * z)) if gamma else None
-            terms = -log_pt if modulator is None else -modulator * log_pt
+            u = minus_margin(z, y)
+            terms = F.softplus(u)  # -log p_y
+            if gamma:  # (1 - p_y)^gamma = exp(gamma log sigmoid(u))
+                terms = torch.exp(gamma * (u - terms)) * terms
             n_classes = 2
         else:
             terms = cross_entropy(z, y)  # -log p_y
             if gamma:
-                one_minus = (-torch.expm1(-terms)).clamp_min(torch.finfo(z.dtype).tiny)
+                one_minus = -torch.expm1(-terms)
+                if gamma < 1:  # the power's gradient is infinite at 0
+                    one_minus = one_minus.clamp_min(torch.finfo(z.dtype).tiny)
                 terms = one_minus.pow(gamma) * terms
             n_classes = z.shape[1]
-        if self._alpha is not None:
-            if self._alpha.numel() != n_classes:
+        alpha = self._alpha
+        if alpha is not None:
+            if alpha.numel() != n_classes:
                 raise ValueError(
-                    f"alpha holds {self._alpha.numel()} factors but the input has "
+                    f"alpha holds {alpha.numel()} factors but the input has "
                     f"{n_classes} classes."
                 )
-            terms = terms * self._alpha.to(z.dtype)[y]
+            terms = terms * alpha.to(z.dtype)[y]
         return terms

@@ -247,7 +247,7 @@ def test_divergence_in_first_epoch_with_early_stopping_still_raises(binary_data)
             small(loss=NanLoss, early_stopping=True).fit(X, y)
 
 
-@pytest.mark.parametrize("loss", ["cross_entropy", "focal", "ensloss"])
+@pytest.mark.parametrize("loss", ["cross_entropy", "ldr_kl", "ensloss"])
 def test_learning_rate_1e3_stops_with_a_clear_error(binary_data, loss):
     X, y = binary_data
     params = {"loss": loss, "optimizer": "sgd", "lr": 1e3, "max_epochs": 30}

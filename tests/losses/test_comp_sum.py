@@ -249,6 +249,40 @@ def test_sum_exp_tangent_value_past_the_cap():
     assert out[1].item() == pytest.approx(math.exp(10.0), rel=1e-12)  # e^{-m}, m=-10
 
 
+@pytest.mark.parametrize("tau", [0.0, 2.0])
+@pytest.mark.parametrize("n_out", [1, 4])
+@pytest.mark.parametrize("scale", [1.0, 20.0])
+def test_closed_forms_equal_the_form_from_the_cross_entropy(tau, n_out, scale):
+    """Sum-exp and MAE take closed forms (fewer operations); below the cap they
+    equal the capped form computed from the cross-entropy, value and gradient."""
+    from sklearn_losses.losses._softmax import log_loss
+    from sklearn_losses.losses.comp_sum import _comp_sum_from_ce, _comp_sum_terms
+
+    gen = torch.Generator().manual_seed(3)
+    shape = (64,) if n_out == 1 else (64, n_out)
+    z = (scale * torch.randn(shape, generator=gen, dtype=F64)).requires_grad_(True)
+    y = torch.randint(0, max(n_out, 2), (64,), generator=gen)
+    binary = n_out == 1
+    closed = _comp_sum_terms(z, y, binary, tau)
+    (g_closed,) = torch.autograd.grad(closed.sum(), z)
+    capped = _comp_sum_from_ce(log_loss(z, y, binary), 1.0 - tau)
+    (g_capped,) = torch.autograd.grad(capped.sum(), z)
+    torch.testing.assert_close(closed, capped, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(g_closed, g_capped, rtol=1e-10, atol=1e-12)
+
+
+def test_sum_exp_one_term_past_the_cap_caps_the_batch():
+    """A term past the cap makes the whole batch take the capped form: the
+    other terms keep their exact values."""
+    z = as_tensor([[0.0, 60.0, 1.0], [0.5, 0.0, -1.0]])
+    out = SumExpLoss(reduction="none")(z, as_target([0, 1]))
+    ce0 = math.log(1 + math.exp(60.0) + math.exp(1.0))
+    assert out[0].item() == pytest.approx(
+        math.expm1(50.0) + math.exp(50.0) * (ce0 - 50.0), rel=1e-12
+    )
+    assert out[1].item() == pytest.approx(math.exp(0.5) + math.exp(-1.0), rel=1e-12)
+
+
 # -- the contract at other parameters -----------------------------------------
 CONTRACT_LOSSES = [(CompSumLoss, {"tau": 0.5}), (CompSumLoss, {"tau": 1.5})]
 CONTRACT_LOSSES += [(GCELoss, {"q": 0.3})]
