@@ -153,21 +153,20 @@ def _module_logits(module, x, shape):
     return out
 
 
-def _score_differences(z, y, binary):
-    """:math:`\\bar h = (z_k - z_y)_k`, shape ``(n, K)`` (``K = 2`` for one logit)."""
-    if binary:
-        z = torch.stack([torch.zeros_like(z), z], dim=1)
-    return z - z.gather(1, y.unsqueeze(1))
+def _gap_change(out, base, y, binary):
+    r""":math:`\lVert \bar h(\text{out}) - \bar h(\text{base}) \rVert_2` per row.
 
-
-def _safe_l2(d):
-    """Row-wise Euclidean norm with gradient 0 (not NaN) at a zero row.
-
-    ``torch.linalg.vector_norm`` defines its gradient at 0 as 0, in one
-    operation where ``sqrt(sum(d**2))`` guarded by selects takes six (this runs
-    once per PGD step).
+    :math:`\bar h = (z_k - z_y)_k` are the score differences. Their change is
+    :math:`d - d_y` with :math:`d = \text{out} - \text{base}`; with one logit
+    the scores are :math:`(0, z)`, so it has one non-zero entry,
+    :math:`\pm(z' - z)`, and the norm is :math:`|z' - z|`. The gradient at a
+    zero change is 0, not NaN (``abs`` and ``torch.linalg.vector_norm`` define
+    it so, in one operation; this runs once per PGD step).
     """
-    return torch.linalg.vector_norm(d, dim=1)
+    d = out - base
+    if binary:
+        return d.abs()
+    return torch.linalg.vector_norm(d - d.gather(1, y.unsqueeze(1)), dim=1)
 
 
 def _rows(norm, like):
@@ -622,12 +621,11 @@ class AdvCompSumLoss(_CompSumBase):
     def _smoothness(self, z, y, binary, X, module):
         X = self._check_context(X, module, z)
         # ``input`` may be an inference tensor (validation): clone it out.
-        reference = _score_differences(z.detach(), y, binary).clone()
-        x_adv = self._search(X, y, binary, module, reference, z.shape)
+        reference = z.detach().clone()
+        x_adv = self._search(X, y, binary, module, reference)
         z_adv = _module_logits(module, x_adv, z.shape)
         # Both ends carry gradient (Danskin's theorem at the maximiser x*).
-        clean = _score_differences(z, y, binary)
-        return _safe_l2(_score_differences(z_adv, y, binary) - clean)
+        return _gap_change(z_adv, z, y, binary)
 
     def _check_context(self, X, module, z):
         if X is None or module is None:
@@ -675,7 +673,7 @@ class AdvCompSumLoss(_CompSumBase):
     def _random_start(self, x, mask):
         eps = float(self.epsilon)
         if self._p == math.inf:
-            delta = (2.0 * torch.rand_like(x) - 1.0) * eps
+            delta = torch.rand_like(x).mul_(2.0 * eps).sub_(eps)
             return delta if mask is None else delta * mask
         direction = torch.randn_like(x)
         if mask is not None:
@@ -692,7 +690,7 @@ class AdvCompSumLoss(_CompSumBase):
         eps = float(self.epsilon)
         alpha = eps / 4.0
         if self._p == math.inf:
-            return (delta + alpha * grad.sign()).clamp(-eps, eps)
+            return torch.add(delta, grad.sign(), alpha=alpha).clamp_(-eps, eps)
         tiny = torch.finfo(delta.dtype).tiny
         grad_norm = grad.flatten(1).norm(dim=1)
         delta = delta + alpha * grad / _rows(grad_norm.clamp_min(tiny), grad)
@@ -700,8 +698,9 @@ class AdvCompSumLoss(_CompSumBase):
         scale = (eps / norm.clamp_min(tiny)).clamp(max=1.0)
         return delta * _rows(scale, delta)
 
-    def _search(self, X, y, binary, module, reference, shape):
-        """PGD on ``x'`` maximising ``||h(x') - reference||``; returns ``x'``."""
+    def _search(self, X, y, binary, module, reference):
+        """PGD on ``x'`` maximising the change of the score differences from
+        those of the ``reference`` logits; returns ``x'``."""
         mask = self._mask(X)
         delta = self._random_start(X, mask)
         if not self.steps:
@@ -712,9 +711,8 @@ class AdvCompSumLoss(_CompSumBase):
             with torch.enable_grad():
                 for _ in range(self.steps):
                     delta.requires_grad_(True)
-                    out = _module_logits(module, X + delta, shape)
-                    diff = _score_differences(out, y, binary) - reference
-                    objective = _safe_l2(diff).sum()
+                    out = _module_logits(module, X + delta, reference.shape)
+                    objective = _gap_change(out, reference, y, binary).sum()
                     if not objective.requires_grad:
                         break
                     (grad,) = torch.autograd.grad(objective, delta, allow_unused=True)
