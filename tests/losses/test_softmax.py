@@ -1,6 +1,6 @@
-"""The composed softmax / log-softmax / cross-entropy (used on CPU for short
-rows in large batches) against torch's kernels, directly and through every
-registered multiclass loss."""
+"""The column and composed forms of softmax / log-softmax / cross-entropy (used
+on CPU for short rows in larger batches) against torch's kernels on rows,
+directly and through every registered multiclass loss."""
 
 import pytest
 import torch
@@ -14,11 +14,21 @@ SUPPLIED = {
 }
 
 
-@pytest.fixture
-def composed(monkeypatch):
-    """Force the composed form whatever the batch size and CPU."""
-    monkeypatch.setattr(_softmax, "_MIN_VALUES", 0)
+def _force(monkeypatch, form):
+    """Make ``_softmax.layout`` choose ``form`` whatever the batch size and CPU."""
+    if form == "row":
+        monkeypatch.setattr(_softmax, "_VECTOR_BYTES", 0)
+        return
     monkeypatch.setattr(_softmax, "_VECTOR_BYTES", 1 << 20)
+    monkeypatch.setattr(_softmax, "_MIN_COLUMN", 0)
+    monkeypatch.setattr(_softmax, "_MIN_COMPOSED", 0 if form == "composed" else 1 << 60)
+
+
+@pytest.fixture(params=["column", "composed"])
+def form(request, monkeypatch):
+    """Force each form vectorised along the batch in turn."""
+    _force(monkeypatch, request.param)
+    return request.param
 
 
 def _logits(n, k, dtype, scale=3.0, seed=0):
@@ -35,17 +45,18 @@ def _tol(dtype):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("scale", [1e-3, 3.0, 1e4])
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
-def test_functions_match_torch(composed, dtype, scale, smoothing):
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_functions_match_torch(form, dtype, scale, smoothing, reduction):
     z = _logits(64, 5, dtype, scale)
     y = torch.randint(0, 5, (64,), generator=torch.Generator().manual_seed(1))
-    assert _softmax._short_rows(z)
+    assert _softmax.layout(z) == form
     pairs = [
         (_softmax.log_softmax, lambda t: F.log_softmax(t, dim=1)),
         (_softmax.softmax, lambda t: torch.softmax(t, dim=1)),
         (
-            lambda t: _softmax.cross_entropy(t, y, smoothing),
+            lambda t: _softmax.cross_entropy(t, y, smoothing, reduction),
             lambda t: F.cross_entropy(
-                t, y, reduction="none", label_smoothing=smoothing
+                t, y, reduction=reduction, label_smoothing=smoothing
             ),
         ),
     ]
@@ -60,7 +71,7 @@ def test_functions_match_torch(composed, dtype, scale, smoothing):
         torch.testing.assert_close(a.grad, b.grad, **_tol(dtype))
 
 
-def test_masked_and_nan_rows_behave_as_torch(composed):
+def test_masked_and_nan_rows_behave_as_torch(form):
     z = _logits(4, 3, torch.float32)
     z[0, 1] = -torch.inf
     z[1, 2] = torch.nan
@@ -69,13 +80,16 @@ def test_masked_and_nan_rows_behave_as_torch(composed):
     )
 
 
-def test_short_rows_rule(monkeypatch):
+def test_layout_rule(monkeypatch):
     monkeypatch.setattr(_softmax, "_VECTOR_BYTES", 64)
-    monkeypatch.setattr(_softmax, "_MIN_VALUES", 4096)
-    assert _softmax._short_rows(torch.zeros(1024, 10))
-    assert not _softmax._short_rows(torch.zeros(100, 10))  # small batch
-    assert not _softmax._short_rows(torch.zeros(1024, 16))  # a full register
-    assert not _softmax._short_rows(torch.zeros(1024, 10, dtype=torch.float64)[:, :8])
+    monkeypatch.setattr(_softmax, "_MIN_COLUMN", 1024)
+    monkeypatch.setattr(_softmax, "_MIN_COMPOSED", 4096)
+    assert _softmax.layout(torch.zeros(1024, 10)) == "composed"
+    assert _softmax.layout(torch.zeros(256, 10)) == "column"
+    assert _softmax.layout(torch.zeros(100, 10)) == "row"  # small batch
+    assert _softmax.layout(torch.zeros(1024, 16)) == "row"  # a full register
+    wide = torch.zeros(1024, 10, dtype=torch.float64)[:, :8]
+    assert _softmax.layout(wide) == "row"
 
 
 MULTICLASS = [
@@ -85,25 +99,25 @@ MULTICLASS = [
 ]
 
 
+@pytest.mark.parametrize("weighted", [True, False])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("name", MULTICLASS)
-def test_every_loss_agrees_on_both_paths(monkeypatch, name, dtype):
+def test_every_loss_agrees_on_every_form(monkeypatch, name, dtype, weighted):
     z = _logits(48, 4, dtype, seed=2)
     y = torch.arange(48) % 4
-    w = torch.linspace(0.0, 2.0, 48, dtype=dtype)
+    w = torch.linspace(0.0, 2.0, 48, dtype=dtype) if weighted else None
     context = {k: SUPPLIED[k](48) for k in get_loss_class(name).requires}
 
-    def run():
+    def run(form):
+        _force(monkeypatch, form)
         x = z.clone().requires_grad_(True)
         torch.manual_seed(0)
         value = get_loss(name)(x, y, sample_weight=w, **context)
         value.backward()
         return value.detach(), x.grad
 
-    monkeypatch.setattr(_softmax, "_VECTOR_BYTES", 0)  # torch's kernels
-    ref_value, ref_grad = run()
-    monkeypatch.setattr(_softmax, "_MIN_VALUES", 0)
-    monkeypatch.setattr(_softmax, "_VECTOR_BYTES", 1 << 20)  # composed
-    value, grad = run()
-    torch.testing.assert_close(value, ref_value, **_tol(dtype))
-    torch.testing.assert_close(grad, ref_grad, **_tol(dtype))
+    ref_value, ref_grad = run("row")  # torch's kernels
+    for form in ("column", "composed"):
+        value, grad = run(form)
+        torch.testing.assert_close(value, ref_value, **_tol(dtype))
+        torch.testing.assert_close(grad, ref_grad, **_tol(dtype))
