@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import torch
 
-from ..metrics._confusion import ConfusionMetric, get_metric, soft_confusion
-from ._base import BatchLoss, check_weights, split_logits
+from ..metrics._confusion import (
+    _IDENTITY,
+    SOFT_EPS,
+    ConfusionMetric,
+    _linear_soft_counts,
+    get_metric,
+)
+from ._base import _TRUSTED_TARGETS, BatchLoss, check_weights, split_logits
 from ._registry import register_loss
 
 __all__ = ["AnyLoss"]
+
+
+@functools.lru_cache(maxsize=64)
+def _minus_half(L):
+    """``-L / 2`` as a 0-d float64 CPU tensor (usable with tensors on any
+    device)."""
+    return torch.tensor(-0.5 * L, dtype=torch.float64)
 
 
 @register_loss
@@ -115,24 +129,54 @@ class AnyLoss(BatchLoss):
         if sample_weight is not None:
             check_weights(sample_weight)
         metric = get_metric(self.metric)
-        zd = z.double()
-        p = torch.sigmoid(zd) if binary else torch.softmax(zd, dim=1)
         w = None if sample_weight is None else sample_weight.double()
         if w is not None and w.shape != y.shape:
             raise ValueError(
                 f"sample_weight must have shape {tuple(y.shape)} (one weight "
                 f"per sample), got {tuple(w.shape)}."
             )
-        if y.shape[0] == 0 or (w is not None and not bool(w.sum() > 0)):
+        trusted = _TRUSTED_TARGETS.get()
+        if y.shape[0] == 0 or (w is not None and not trusted and not bool(w.sum() > 0)):
             # No sample carries weight: no training signal (as weighted_reduce).
-            return (zd.sum() * 0.0).to(input.dtype)
-        tp, fp, fn, tn = soft_confusion(p, y, L=float(self.L), sample_weight=w)
-        if not binary and self.average == "micro":
-            tp, fp, fn, tn = tp.sum(), fp.sum(), fn.sum(), tn.sum()
-        value = metric.soft(tp, fp, fn, tn)
-        if value.ndim:
-            value = value.mean()
-        loss = 1.0 - value if metric.higher_is_better else value
+            return (z.double().sum() * 0.0).to(input.dtype)
+        L = float(self.L)
+        if binary:
+            # L (p - 1/2) as one operation
+            p = torch.sigmoid(z.double())
+            a = torch.sigmoid(torch.add(_minus_half(L), p, alpha=L))
+        else:
+            # Class-major (K, n): a softmax over the first dimension of a
+            # contiguous tensor is much faster than one over a short last one.
+            zt = z.t().to(torch.float64, memory_format=torch.contiguous_format)
+            a = torch.softmax(torch.softmax(zt, dim=0) * (0.5 * L), dim=0)
+        # A metric overriding ConfusionMetric.soft gets the unshifted counts.
+        own_soft = type(metric).soft is ConfusionMetric.soft
+        ratio = metric._ratio if own_soft else None
+        if ratio is None:
+            rows = _IDENTITY
+        elif metric.higher_is_better:  # 1 - u.C / v.C = (v - u).C / v.C
+            rows = (tuple(vi - ui for ui, vi in zip(*ratio)), ratio[1])
+        else:
+            rows = ratio
+        eps = SOFT_EPS if own_soft else 0.0
+        if binary or self.average != "micro":
+            counts = _linear_soft_counts(a, y, w, rows, eps)
+        else:  # summed over the classes, with the shift added once
+            counts = _linear_soft_counts(a, y, w, rows, eps / a.shape[0]).sum(0)
+        parts = counts.unbind(-1)
+        if ratio is not None:
+            loss = parts[0] / parts[1]
+            if loss.ndim:
+                loss = loss.mean()
+        else:
+            value = metric.fn(*parts) if own_soft else metric.soft(*parts)
+            if value.ndim:
+                value = value.mean()
+            loss = 1.0 - value if metric.higher_is_better else value
+        if w is not None and trusted:
+            # The check above without a device sync: weights summing to zero
+            # give 0 with a zero gradient.
+            loss = torch.where(w.sum() > 0, loss, 0.0)
         return loss.to(input.dtype)
 
     def validation_scorer(self, task):

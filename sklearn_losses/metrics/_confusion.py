@@ -76,6 +76,11 @@ class ConfusionMetric:
     0.5
     """
 
+    # ``(u, v)`` for the built-in metrics that are a ratio of two linear forms
+    # of the counts, ``u . C / v . C`` with ``C = (tp, fp, fn, tn)``: AnyLoss
+    # then evaluates the same function with fewer operations. None otherwise.
+    _ratio = None
+
     def __init__(
         self, fn, name, *, higher_is_better=True, undefined="zero_division", exact=None
     ):
@@ -322,6 +327,8 @@ def soft_confusion(probability, target, *, L=73.0, sample_weight=None):
     which is the binary amplifier for ``K = 2`` and tends to the one-hot
     ``argmax`` prediction as ``L`` grows. Returns four tensors of shape ``(K,)``.
 
+    The counts are computed in ``probability``'s dtype.
+
     Parameters
     ----------
     probability : torch.Tensor
@@ -340,23 +347,86 @@ def soft_confusion(probability, target, *, L=73.0, sample_weight=None):
     w = None if sample_weight is None else sample_weight.to(probability.dtype)
     if probability.ndim == 1:
         a = torch.sigmoid(L * (probability - 0.5))
-        y = target.to(probability.dtype)
+        return tuple(_linear_soft_counts(a, target, w, _IDENTITY, 0.0).unbind(0))
+    # Class-major (K, n) layout: a softmax over the first dimension of a
+    # contiguous tensor is much faster than one over a short last dimension.
+    pt = probability.t().contiguous()
+    a = torch.softmax(0.5 * L * pt, dim=0)
+    return tuple(_linear_soft_counts(a, target, w, _IDENTITY, 0.0).unbind(1))
+
+
+# Sample i, with weight w_i and t_i = 1 if it is of the class (0 otherwise),
+# adds w_i (Q0 + D t_i) a_i + w_i (0, 0, t_i, 1 - t_i) to (TP, FP, FN, TN), so
+# the counts are Q0 PRED + D TP + (0, 0, POS, TOTAL - POS) with PRED = sum w a,
+# TP = sum w t a, POS = sum w t and TOTAL = sum w.
+_Q0 = (0.0, 1.0, 0.0, -1.0)
+_D = (1.0, -1.0, -1.0, 1.0)
+_IDENTITY = ((1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0))
+_IDENTITY += ((0.0, 0.0, 0.0, 1.0),)
+_COEFFICIENTS = {}
+
+
+def _coefficients(rows, eps, dtype, device):
+    """Tensors of ``_linear_soft_counts`` for ``V = rows``, made once per dtype
+    and device: ``V Q0`` and ``V D`` (as columns and flat), ``eps V 1``,
+    ``V[:, 3]`` and ``V[:, 2] - V[:, 3]``."""
+    key = (rows, eps, dtype, device)
+    found = _COEFFICIENTS.get(key)
+    if found is None:
+        v = torch.tensor(rows, dtype=torch.float64)
+        p0 = v @ torch.tensor(_Q0, dtype=torch.float64)
+        pd = v @ torch.tensor(_D, dtype=torch.float64)
+        found = tuple(
+            t.to(dtype=dtype, device=device)
+            for t in (
+                p0.unsqueeze(-1),
+                pd.unsqueeze(-1),
+                p0,
+                pd,
+                eps * v.sum(1),
+                v[:, 3],
+                v[:, 2] - v[:, 3],
+            )
+        )
+        _COEFFICIENTS[key] = found
+    return found
+
+
+def _linear_soft_counts(a, target, weight, rows, eps):
+    """Linear forms ``V (C + eps)`` of the soft counts ``C = (TP, FP, FN, TN)``.
+
+    ``a`` holds the amplified probabilities: shape ``(n,)`` (of class 1, with
+    ``target`` in ``{0, 1}``), or ``(K, n)`` class-major (the one-vs-rest
+    counts of each class, ``target`` in ``[0, K)``). ``weight`` is None or of
+    shape ``(n,)`` and ``a``'s dtype; ``rows`` is ``V``, a tuple of ``r``
+    4-tuples. Returns shape ``(r,)``, or ``(K, r)`` for class-major ``a``.
+
+    Binary counts take one matrix-vector product on the autograd path, whose
+    rows for TP and FP sum non-negative terms; multiclass ones take one sum per
+    class of ``a`` and of ``t a``.
+    """
+    p0c, pdc, p0, pd, base, vn, dv = _coefficients(rows, eps, a.dtype, a.device)
+    if a.ndim == 1:
+        m = torch.addcmul(p0c, pdc, target)  # (r, n): row j is V[j] . (Q0 + D t_i)
+        if weight is None:
+            pos = target.sum()
+            base = torch.add(base, vn, alpha=a.shape[0])
+        else:
+            m = m * weight
+            pos = target.to(a.dtype) @ weight
+            base = torch.addcmul(base, vn, weight.sum())
+        return torch.addmv(torch.addcmul(base, dv, pos), m, a)
+    t = torch.zeros_like(a).scatter_(0, target.unsqueeze(0), 1.0)
+    if weight is None:
+        pred = a.sum(1)
+        base = torch.add(base, vn, alpha=a.shape[1])
     else:
-        a = torch.softmax(0.5 * L * probability, dim=1)
-        y = torch.nn.functional.one_hot(target, probability.shape[1]).to(a.dtype)
-    if w is not None:
-        wy = w.unsqueeze(-1) * y if y.ndim == 2 else w * y
-        wa = w.unsqueeze(-1) * a if a.ndim == 2 else w * a
-        total = w.sum()
-    else:
-        wy, wa, total = y, a, a.new_tensor(float(y.shape[0]))
-    tp = (wy * a).sum(0)
-    pos = wy.sum(0)
-    pred = wa.sum(0)
-    fn = pos - tp
-    fp = pred - tp
-    tn = total - tp - fn - fp
-    return tp, fp, fn, tn
+        t = t * weight
+        pred = torch.mv(a, weight)
+        base = torch.addcmul(base, vn, weight.sum())
+    tp = (t * a).sum(1)
+    shift = torch.addr(base, t.sum(1), dv)  # (K, r)
+    return torch.addr(torch.addr(shift, pred, p0), tp, pd)
 
 
 # -- the built-in metrics -------------------------------------------------------
@@ -429,6 +499,17 @@ BALANCED_ACCURACY = ConfusionMetric(
 MCC = ConfusionMetric(_mcc, "mcc", undefined=0.0)
 JACCARD = ConfusionMetric(_jaccard, "jaccard")
 INFORMEDNESS = ConfusionMetric(_informedness, "informedness")
+
+# (u, v) with fn(tp, fp, fn, tn) == u . (tp, fp, fn, tn) / v . (tp, fp, fn, tn)
+ACCURACY._ratio = ((1.0, 0.0, 0.0, 1.0), (1.0, 1.0, 1.0, 1.0))
+PRECISION._ratio = ((1.0, 0.0, 0.0, 0.0), (1.0, 1.0, 0.0, 0.0))
+RECALL._ratio = ((1.0, 0.0, 0.0, 0.0), (1.0, 0.0, 1.0, 0.0))
+SPECIFICITY._ratio = ((0.0, 0.0, 0.0, 1.0), (0.0, 1.0, 0.0, 1.0))
+for _metric in (F1, F05, F2):
+    _b2 = _metric.fn.beta**2
+    _metric._ratio = ((1.0 + _b2, 0.0, 0.0, 0.0), (1.0 + _b2, 1.0, _b2, 0.0))
+JACCARD._ratio = ((1.0, 0.0, 0.0, 0.0), (1.0, 1.0, 1.0, 0.0))
+del _metric, _b2
 
 _METRICS = {
     m.name: m

@@ -23,10 +23,17 @@ from _reference import (
 from skorch.callbacks import Callback
 
 from sklearn_losses import LossClassifier
-from sklearn_losses.losses import AnyLoss, get_loss, get_loss_class, list_losses
+from sklearn_losses.losses import (
+    AnyLoss,
+    get_loss,
+    get_loss_class,
+    list_losses,
+    trusted_targets,
+)
 from sklearn_losses.metrics import (
     F1,
     SOFT_EPS,
+    ConfusionMetric,
     get_metric,
     list_metrics,
     make_confusion_metric,
@@ -278,6 +285,84 @@ def test_float32_confident_false_positive_has_gradient():
         assert torch.all(torch.isfinite(z.grad))
 
 
+@pytest.mark.parametrize("average", ["macro", "micro"])
+@pytest.mark.parametrize("L", [10.0, 73.0])
+def test_float32_multiclass_is_computed_in_float64(L, average):
+    rng = np.random.default_rng(4)
+    z32 = torch.tensor(rng.normal(scale=2, size=(40, 4)), dtype=torch.float32)
+    y = as_target(rng.permutation(np.arange(40) % 4))
+    loss = AnyLoss(metric="f1", L=L, average=average)
+    z = z32.clone().requires_grad_(True)
+    out = loss(z, y)
+    assert out.dtype == torch.float32
+    out.backward()
+    assert z.grad.dtype == torch.float32
+    z64 = z32.double().requires_grad_(True)
+    ref = loss(z64, y)
+    ref.backward()
+    assert abs(out.item() - ref.item()) <= 1e-6 * max(1.0, abs(ref.item()))
+    torch.testing.assert_close(z.grad.double(), z64.grad, rtol=1e-5, atol=1e-12)
+
+
+# -- the ratio form of the built-in metrics ------------------------------------------
+RATIO_METRICS = [name for name in METRICS if get_metric(name)._ratio is not None]
+
+
+def test_ratio_metrics():
+    assert set(RATIO_METRICS) == {
+        "accuracy",
+        "precision",
+        "recall",
+        "specificity",
+        "f1",
+        "f0.5",
+        "f2",
+        "jaccard",
+    }
+
+
+@pytest.mark.parametrize("metric", RATIO_METRICS)
+@pytest.mark.parametrize("L", [10.0, 73.0])
+def test_ratio_form_equals_the_metric_function(metric, L):
+    """The built-in ratio metrics take a shorter path (u.C / v.C); the same
+    function through the generic path (a user metric) gives the same loss and
+    gradient, binary and multiclass, with and without weights."""
+    builtin = get_metric(metric)
+    generic = make_confusion_metric(builtin.fn, f"generic_{metric}")
+    rng = np.random.default_rng(len(metric))
+    y2 = rng.permutation(np.arange(12) % 2)
+    y3 = rng.permutation(np.arange(12) % 3)
+    z1, z3 = rng.normal(scale=2, size=12), rng.normal(scale=2, size=(12, 3))
+    layouts = [(z1, y2, "macro"), (z3, y3, "macro"), (z3, y3, "micro")]
+    for z, y, average in layouts:
+        for w in (None, as_tensor(rng.uniform(0.2, 2.0, 12))):
+            grads = []
+            values = []
+            for m in (builtin, generic):
+                x = as_tensor(z, requires_grad=True)
+                out = AnyLoss(metric=m, L=L, average=average)(
+                    x, as_target(y), sample_weight=w
+                )
+                out.backward()
+                values.append(out)
+                grads.append(x.grad)
+            torch.testing.assert_close(values[0], values[1], rtol=1e-12, atol=1e-15)
+            torch.testing.assert_close(grads[0], grads[1], rtol=1e-9, atol=1e-15)
+
+
+def test_metric_overriding_soft_is_used():
+    """A ConfusionMetric subclass with its own ``soft`` gets the raw counts."""
+
+    class Halved(ConfusionMetric):
+        def soft(self, tp, fp, fn, tn):
+            return 0.5 * super().soft(tp, fp, fn, tn)
+
+    halved = Halved(F1.fn, "half_f1")
+    z, y = ref_logits(), as_target(REF_Y)
+    value = AnyLoss(metric=halved, L=10)(z, y).item()
+    assert value == pytest.approx(1 - 0.5 * (1 - REF_L10["f1"]), abs=5e-7)
+
+
 # -- degenerate batches ---------------------------------------------------------------
 @pytest.mark.parametrize("metric", METRICS)
 @pytest.mark.parametrize("label", [0, 1], ids=["no_positive", "no_negative"])
@@ -307,6 +392,34 @@ def test_zero_weight_batch_is_finite():
     )
     out.backward()
     assert torch.isfinite(out) and torch.all(torch.isfinite(z.grad))
+
+
+@pytest.mark.parametrize("n_out", [1, 3])
+@pytest.mark.parametrize("metric", ["f1", "gmean"])
+def test_zero_weight_batch_trusted(metric, n_out):
+    """Inside trusted_targets (no device sync), weights summing to zero give 0
+    with a zero gradient, as outside; other weights give the same loss."""
+    rng = np.random.default_rng(n_out)
+    shape = (6,) if n_out == 1 else (6, n_out)
+    z0 = rng.normal(size=shape)
+    y = as_target([0, 1, 1, 0, 1, 0] if n_out == 1 else [0, 1, 2, 0, 1, 2])
+    loss = AnyLoss(metric=metric)
+    for w in (as_tensor([0.0] * 6), as_tensor(rng.uniform(0.5, 2, 6))):
+        results = []
+        for trusted in (False, True):
+            z = as_tensor(z0, requires_grad=True)
+            if trusted:
+                with trusted_targets():
+                    out = loss(z, y, sample_weight=w)
+            else:
+                out = loss(z, y, sample_weight=w)
+            out.backward()
+            results.append((out, z.grad))
+        (v0, g0), (v1, g1) = results
+        torch.testing.assert_close(v1, v0, rtol=0, atol=0)
+        torch.testing.assert_close(g1, g0, rtol=0, atol=0)
+        if not w.any():
+            assert v1.item() == 0.0 and torch.all(g1 == 0)
 
 
 # -- sample weights ------------------------------------------------------------------

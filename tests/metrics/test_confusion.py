@@ -549,6 +549,20 @@ def test_soft_on_exact_counts_is_the_exact_metric():
         assert float(soft) == pytest.approx(exact, abs=1e-8)
 
 
+def test_ratio_coefficients_give_the_metric():
+    """Built-ins with ``_ratio = (u, v)`` are ``u . C / v . C`` (AnyLoss relies
+    on it); the others have none."""
+    rng = np.random.default_rng(0)
+    counts = rng.uniform(0.1, 50.0, size=(20, 4))
+    for name, metric in BUILTINS.items():
+        if metric._ratio is None:
+            assert name in ("gmean", "balanced_accuracy", "mcc", "informedness")
+            continue
+        u, v = (np.array(c) for c in metric._ratio)
+        for c in counts:
+            assert metric.fn(*c) == pytest.approx((u @ c) / (v @ c), rel=1e-14)
+
+
 # -- soft_confusion --------------------------------------------------------------
 def _probabilities(shape, seed=0):
     rng = np.random.default_rng(seed)
