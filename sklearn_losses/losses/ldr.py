@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -9,15 +10,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._base import BaseLoss, split_logits
+from ._base import _TRUSTED_TARGETS, BaseLoss, split_logits, weighted_reduce
 from ._registry import register_loss
-from ._softmax import softmax
+from ._softmax import _VECTOR_BYTES
 
 __all__ = ["LDRKLLoss", "ALDRKLLoss"]
 
 _NORMALIZATIONS = (None, "softplus_mean", "abs_mean")
 #: Floor of the probabilities inside ``log`` in ALDR-KL's KL divergence.
 _P_FLOOR = 1e-12
+_LOG_P_FLOOR = math.log(_P_FLOOR)
+#: Fewest logits per batch from which short rows are laid out as ``(K, n)`` on
+#: CPU (measured in float32 on an AVX-512 CPU: the ``(n, K)`` kernels are faster
+#: at 64 x 2, the two about even at 256 x 2 and 512 x 2, ``(K, n)`` faster from
+#: 1024 x 2 and from 64 x 10).
+_MIN_BY_COLUMN = 512
 
 
 def _check_real(name, value, *, low, strict, hint=""):
@@ -63,26 +70,112 @@ def _normalize(f, mode):
     return f / scale
 
 
-def _ldr_kl(f, y, lam, margin):
-    r"""Per-sample :math:`\lambda (\operatorname{lse}_k(d_k/\lambda) - \log K)`.
+def _by_column(f):
+    """Whether to compute on the ``(K, n)`` transpose of the ``(n, K)`` logits.
 
-    ``lam`` is a float or a ``(n, 1)`` tensor. Computed as
-    :math:`m + \lambda \operatorname{lse}_k((d_k - m)/\lambda) - \lambda \log K`
-    with :math:`m = \max_k d_k` held constant (the identity holds for any
-    :math:`m`), so that :math:`d/\lambda` cannot overflow for small
-    :math:`\lambda`.
+    torch's CPU (log-)softmax kernels vectorise along the reduced dimension when
+    it is the last one, so a row shorter than one vector register takes a slow
+    path (see :mod:`._softmax`); reducing over dim 0 of a ``(K, n)`` tensor they
+    vectorise over the ``n`` samples instead, and cross-entropy accepts that
+    layout as ``(1, K, n)`` scores.
     """
-    n_classes = f.shape[1]
-    d = f - f.gather(1, y.unsqueeze(1))
-    if margin:
-        # The margin on every gap, then the true class's gap reset to 0: the
-        # same values as adding margin * (1 - one_hot(y)), without the one-hot.
-        d = (d + margin).scatter(1, y.unsqueeze(1), 0.0)
-    m = d.detach().amax(dim=1, keepdim=True)
-    # (d - m) / lam <= 0 with a 0 in every row: the sum of exponentials lies in
-    # [1, K], so it needs no second shift (which logsumexp would make).
-    lse = ((d - m) / lam).exp().sum(dim=1, keepdim=True).log()
-    return (m + lam * (lse - math.log(n_classes))).squeeze(1)
+    return (
+        f.device.type == "cpu"
+        and f.shape[1] * f.element_size() < _VECTOR_BYTES
+        and f.numel() >= _MIN_BY_COLUMN
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _constants(dtype, device, *values):
+    """0-dim tensors holding ``values``, cached.
+
+    torch turns a Python number operand of a tensor operation into a tensor on
+    every call (a few microseconds on CPU, more than the operation on a batch),
+    so the per-batch arithmetic uses these instead.
+    """
+    with torch.inference_mode(False):  # usable outside inference mode too
+        return tuple(torch.tensor(v, dtype=dtype, device=device) for v in values)
+
+
+def _scaled_logits(f, y, r, margin, by_column):
+    r"""Scores whose cross-entropy is :math:`\operatorname{lse}_k(d_k / \lambda)`.
+
+    ``x = r (f - margin onehot(y))`` with ``r`` :math:`= 1/\lambda`, a float or
+    an ``(n,)`` tensor without gradient; ``(K, n)`` when ``by_column``. Then
+    :math:`x_k - x_y = d_k / \lambda`: the margin on every wrong class equals
+    minus the margin on the true one up to a per-row constant, which the
+    log-softmax ignores. No one-hot matrix multiplies the logits: the margin is
+    scattered into a zero matrix that is added to them in one autograd node.
+    """
+    if by_column:
+        f, dim = f.t(), 0
+    else:
+        dim = 1
+    scalar = isinstance(r, float)
+    if not scalar:
+        r = r.unsqueeze(dim)  # (1, n) by column, (n, 1) by row
+    if not margin:
+        return f * r
+    shift = f.new_zeros(f.shape)
+    if scalar:
+        shift.scatter_(dim, y.unsqueeze(dim), -margin * r)
+        return torch.add(shift, f, alpha=r)
+    (neg_margin,) = _constants(f.dtype, f.device, -margin)
+    shift.scatter_(dim, y.unsqueeze(dim), r * neg_margin)
+    return torch.addcmul(shift, f, r)
+
+
+def _cross_entropy(x, y, by_column, reduction):
+    """``F.cross_entropy`` of ``(n, K)`` scores, or ``(K, n)`` ones by column."""
+    if not by_column:
+        return F.cross_entropy(x, y, reduction=reduction)
+    out = F.cross_entropy(x.unsqueeze(0), y.unsqueeze(0), reduction=reduction)
+    return out.squeeze(0) if reduction == "none" else out
+
+
+def _ldr_kl(f, y, lam, margin, reduction="none"):
+    r"""Per-sample :math:`\lambda (\operatorname{lse}_k(d_k/\lambda) - \log K)`,
+    or their mean with ``reduction="mean"`` (a non-empty batch).
+
+    ``lam`` is a float. Computed as :math:`\lambda` times the cross-entropy of
+    the scores of :func:`_scaled_logits` minus :math:`\lambda \log K`: torch's
+    fused log-softmax shifts by the row maximum, so no exponential overflows for
+    small :math:`\lambda`; the result is finite as long as the scaled logits
+    and gaps (:math:`f/\lambda`, :math:`d/\lambda`) are.
+    """
+    by_column = _by_column(f)
+    x = _scaled_logits(f, y, 1.0 / lam, margin, by_column)
+    ce = _cross_entropy(x, y, by_column, reduction)
+    (shift,) = _constants(f.dtype, f.device, -lam * math.log(f.shape[1]))
+    return torch.add(shift, ce, alpha=lam)  # lam (ce - log K)
+
+
+def _lambda_step(f, lam_old, lam0, alpha, by_column):
+    r"""ALDR-KL's closed-form :math:`\lambda_i` from :math:`\lambda_i^{old}`.
+
+    :math:`\lambda_0 (1 - \operatorname{KL}(p \,\|\, \tfrac{1}{K}\mathbf{1}) /
+    (\alpha \log K))`, clipped to :math:`[\lambda_0 (1 - 1/\alpha), \lambda_0]`,
+    with :math:`p = \operatorname{softmax}(f / \lambda^{old})` row-wise. The KL
+    divergence is :math:`\log K + s` with :math:`s = \sum_k p_k \max(\log p_k,
+    \log 10^{-12})` (the probabilities floored at ``1e-12`` inside the
+    logarithm), :math:`\log p` from the log-softmax. ``f`` carries no gradient.
+    """
+    n, k = f.shape
+    log_k = math.log(k)
+    low, slope = _constants(
+        f.dtype, f.device, lam0 * (1.0 - 1.0 / alpha), -lam0 / (alpha * log_k)
+    )
+    if by_column:  # (K, n), contiguous for the log-softmax over dim 0
+        x = torch.div(f.t(), lam_old.unsqueeze(0), out=f.new_empty((k, n)))
+    else:
+        x = f / lam_old.unsqueeze(1)
+    dim = 0 if by_column else 1
+    logp = F.log_softmax(x, dim=dim)
+    s = logp.exp().mul_(logp.clamp_min_(_LOG_P_FLOOR)).sum(dim)
+    # lam0 (1 - (log K + s) / (alpha log K)) = low + slope * s. As s <= 0 and
+    # slope < 0, it is >= low exactly; only the upper end needs the clip.
+    return torch.addcmul(low, s, slope).clamp_max_(lam0)
 
 
 @register_loss
@@ -103,8 +196,14 @@ class LDRKLLoss(BaseLoss):
     :math:`\lambda = 1, c = 0` gives cross-entropy minus :math:`\log K`;
     :math:`\lambda \to 0` the Crammer–Singer hinge :math:`\max_k d_k`;
     :math:`\lambda \to \infty` the mean gap :math:`\frac{1}{K}\sum_k d_k`. It is
-    computed as a shifted ``log-sum-exp``, finite for any finite logits and any
-    :math:`\lambda > 0`.
+    computed as :math:`\lambda` times the cross-entropy of the scores
+    :math:`(f - c\, e_y) / \lambda` (:math:`e_y` the indicator of the true
+    class) minus :math:`\lambda \log K` (the same value: a margin on the wrong
+    classes is minus one on the true class, up to a constant per row), whose
+    log-sum-exp torch shifts by the row maximum: finite for any
+    :math:`\lambda > 0` as long as the logits and gaps divided by
+    :math:`\lambda` are finite in the dtype (in float32, below about
+    :math:`3 \cdot 10^{38}`).
 
     Input contract: ``input`` of shape ``(n, K)`` (logits, ``K >= 2``; a binary
     task uses two logits, ``binary_logits = 2``); one logit per sample
@@ -176,6 +275,14 @@ class LDRKLLoss(BaseLoss):
         f = _normalize(f, self.logit_normalization)
         return _ldr_kl(f, y, float(self.lam), float(self.margin))
 
+    def mean_loss(self, input, target):
+        f, y = _class_logits(input, target)
+        if not f.shape[0]:
+            return weighted_reduce(self.loss_terms(input, target))
+        f = _normalize(f, self.logit_normalization)
+        # The mean cross-entropy in torch's fused kernel, then lambda (. - log K).
+        return _ldr_kl(f, y, float(self.lam), float(self.margin), "mean")
+
 
 @register_loss
 class ALDRKLLoss(BaseLoss):
@@ -235,7 +342,16 @@ class ALDRKLLoss(BaseLoss):
     State. :meth:`setup` (called by the estimators at ``fit``) allocates
     ``lambdas`` for ``n_samples`` rows, all :math:`\lambda_0`. Used directly,
     without :meth:`setup`, the buffer is allocated lazily and grows to cover the
-    largest ``index`` seen, new entries at :math:`\lambda_0`.
+    largest ``index`` seen, new entries at :math:`\lambda_0`. Outside
+    :func:`~sklearn_losses.losses.trusted_targets` each call checks that
+    ``index`` holds no negative value (one reduction and one device sync per
+    batch). Inside it, as the estimators train (their ``index`` is the row
+    positions, the buffer sized for them by :meth:`setup`), that check is
+    skipped while the buffer exists on the logits' device: ``index`` must then
+    lie in ``[0, len(lambdas))``. On CPU an index outside that range still
+    raises in the lookup and takes the checked path (the buffer grows, a
+    negative index is reported); on other devices it is a device-side indexing
+    error.
 
     Training and evaluation. In training mode (``loss.train()``, the default)
     each call computes :math:`\lambda_i` as above and writes it at ``index``
@@ -330,7 +446,8 @@ class ALDRKLLoss(BaseLoss):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _check_index(self, index, n):
-        """``index`` as int64 and its largest value (-1 when empty)."""
+        """``index`` as an int64 tensor of shape ``(n,)``: checks of its type and
+        shape only, which need no device sync."""
         if index is None:
             raise ValueError(
                 "ALDRKLLoss needs index=, each row's position in the training data "
@@ -344,14 +461,32 @@ class ALDRKLLoss(BaseLoss):
                 f"index must have shape ({n},) (one per sample), got "
                 f"{tuple(index.shape)}."
             )
-        index = index.long()
-        if not n:
-            return index, -1
-        # One reduction and one sync for the check and the buffer's size.
+        return index.long()
+
+    @staticmethod
+    def _index_high(index):
+        """The largest value of ``index`` (-1 when empty), after checking that
+        none is negative: one reduction and one device sync."""
+        if not index.numel():
+            return -1
         low, high = torch.stack(torch.aminmax(index)).tolist()
         if low < 0:
             raise ValueError("index must hold non-negative row positions.")
-        return index, high
+        return high
+
+    def check_context(self, context):
+        """Check the row positions ``index`` of a whole training set, once.
+
+        The checks each call makes outside
+        :func:`~sklearn_losses.losses.trusted_targets`: a 1-d tensor of
+        non-negative integers. The estimators call it at ``fit``, where they
+        build ``index`` as the positions ``0, ..., n_samples - 1`` of the rows.
+        """
+        index = context.get("index")
+        if index is not None:
+            index = torch.as_tensor(index)
+            n = index.shape[0] if index.ndim else 0
+            self._index_high(self._check_index(index, n))
 
     def _stored(self, index, high, dtype, device):
         """``lambdas[index]`` (``lam0`` beyond the buffer), without writing;
@@ -386,21 +521,86 @@ class ALDRKLLoss(BaseLoss):
         self.lambdas = buf
 
     # -- computation ----------------------------------------------------------
-    def loss_terms(self, input, target, index=None):
-        f, y = _class_logits(input, target)
-        index, high = self._check_index(index, f.shape[0])
-        f = _normalize(f, self.logit_normalization)
-        lam0, alpha = float(self.lam0), float(self.alpha)
-        log_k = math.log(f.shape[1])
+    def _lambdas(self, f, index, by_column):
+        r"""The batch's :math:`\lambda_i` (no gradient): one closed-form step from
+        the stored ones, written back, in training mode; the stored ones in
+        evaluation mode."""
+        buf = self._buffers["lambdas"]
+        # Read and written in place where the buffer holds every row of the
+        # batch on the logits' device; otherwise _stored and _store fill in
+        # lam0 beyond the buffer, grow it and move it.
+        in_buffer = (
+            buf is not None and buf.device == f.device and index.device == f.device
+        )
+        lam_old = None
         with torch.no_grad():
-            lam_old = self._stored(index, high, f.dtype, f.device)
-            if self.training:
-                p = softmax(f.detach() / lam_old.unsqueeze(1))
-                kl = (p * torch.log(f.shape[1] * p.clamp_min(_P_FLOOR))).sum(dim=1)
-                lam = lam0 * (1.0 - kl / (alpha * log_k))
-                lam = lam.clamp(lam0 * (1.0 - 1.0 / alpha), lam0)
-                self._store(index, high, lam)
+            if in_buffer and _TRUSTED_TARGETS.get():
+                # Inside trusted_targets() the index is not checked (a
+                # reduction and a device sync per batch): the estimators build
+                # it once at fit as arange over the training rows (checked once
+                # by check_context) and size the buffer for those rows with
+                # setup(n_samples=...), so it is valid by construction. On CPU
+                # an index outside the buffer still raises IndexError here and
+                # takes the checked path.
+                try:
+                    lam_old = buf.index_select(0, index)
+                except IndexError:
+                    pass
+            if lam_old is None:
+                high = self._index_high(index)
+                in_buffer = in_buffer and high < buf.shape[0]
+                if in_buffer:
+                    lam_old = buf.index_select(0, index)
+                else:
+                    lam_old = self._stored(index, high, f.dtype, f.device)
+            lam_old = lam_old.to(f.dtype)
+            if not self.training:
+                return lam_old
+            lam = _lambda_step(
+                f.detach(), lam_old, float(self.lam0), float(self.alpha), by_column
+            )
+            if in_buffer:
+                buf.index_copy_(0, index, lam.to(buf.dtype))
             else:
-                lam = lam_old
-        reg = (alpha * log_k / (2.0 * lam0)) * (lam - lam0) ** 2
-        return _ldr_kl(f, y, lam.unsqueeze(1), float(self.margin)) - reg
+                self._store(index, high, lam)
+        return lam
+
+    def _prepare(self, input, target, index):
+        """Logits (normalised), targets, layout and the batch's lambda_i."""
+        f, y = _class_logits(input, target)
+        index = self._check_index(index, f.shape[0])
+        f = _normalize(f, self.logit_normalization)
+        by_column = _by_column(f)
+        return f, y, by_column, self._lambdas(f, index, by_column)
+
+    def _terms(self, f, y, by_column, lam):
+        lam0, log_k = float(self.lam0), math.log(f.shape[1])
+        reg = (float(self.alpha) * log_k / (2.0 * lam0)) * (lam - lam0) ** 2
+        x = _scaled_logits(f, y, lam.reciprocal(), float(self.margin), by_column)
+        ce = _cross_entropy(x, y, by_column, "none")
+        return lam * (ce - log_k) - reg
+
+    def loss_terms(self, input, target, index=None):
+        return self._terms(*self._prepare(input, target, index))
+
+    def mean_loss(self, input, target, index=None):
+        f, y, by_column, lam = self._prepare(input, target, index)
+        n = f.shape[0]
+        if not n:
+            return weighted_reduce(self._terms(f, y, by_column, lam))
+        lam0, log_k = float(self.lam0), math.log(f.shape[1])
+        beta = float(self.alpha) * log_k / (2.0 * lam0)
+        with torch.no_grad():
+            c_lam0, c_u, c_ut, c_w, c_const = _constants(
+                f.dtype, f.device, lam0, -log_k / n, -beta / n, -1.0 / n, -lam0 * log_k
+            )
+            t = lam - c_lam0
+            # -mean_i(lam_i log K + beta t_i^2), t_i = lam_i - lam0,
+            # = -lam0 log K - (1/n) sum_i t_i (log K + beta t_i)
+            const = torch.dot(t, torch.addcmul(c_u, t, c_ut)).add_(c_const)
+            w = lam * c_w  # -lam_i / n
+        x = _scaled_logits(f, y, lam.reciprocal(), float(self.margin), by_column)
+        dim = 0 if by_column else 1
+        # mean_i lam_i CE_i = -(1/n) sum_i lam_i log_softmax(x_i)_{y_i}
+        logp_y = F.log_softmax(x, dim=dim).gather(dim, y.unsqueeze(dim)).view(-1)
+        return torch.dot(logp_y, w) + const

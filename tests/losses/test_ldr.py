@@ -1,6 +1,7 @@
 """Tests of LDRKLLoss and ALDRKLLoss: the spec's reference values, an independent
 pure-Python reference, the limits in lambda, gradients, ALDR-KL's per-sample state,
-sample weights and the estimator.
+sample weights, the computation paths (the two layouts, the mean, the trusted
+index) and the estimator.
 
 The generic contract is checked in test_contract.py at the default parameters
 (ALDR-KL there is a fresh loss per call, in training mode); here it is checked
@@ -18,11 +19,26 @@ import pytest
 import torch
 from _reference import F64, MC_Y, as_target, as_tensor, mc_logits
 
-from sklearn_losses.losses import CrossEntropyLoss, get_loss, get_loss_class
+from sklearn_losses.losses import (
+    CrossEntropyLoss,
+    get_loss,
+    get_loss_class,
+    trusted_targets,
+)
+from sklearn_losses.losses import ldr as ldr_module
 from sklearn_losses.losses.ldr import ALDRKLLoss, LDRKLLoss
 
 F_SPEC = [[2.0, 1.0, 0.1]]
 NORMALIZATIONS = [None, "softplus_mean", "abs_mean"]
+
+
+@pytest.fixture(params=[False, True], ids=["by_row", "by_column"])
+def layout(request, monkeypatch):
+    """Force the ``(n, K)`` or the ``(K, n)`` layout, whatever the batch size,
+    dtype and CPU (the losses pick ``(K, n)`` for large batches of short rows
+    on CPU)."""
+    monkeypatch.setattr(ldr_module, "_by_column", lambda f: request.param)
+    return request.param
 
 
 # -- independent reference (pure Python / numpy, no torch) ---------------------
@@ -169,17 +185,19 @@ def test_spec_softplus_mean_logits():
     ("lam", "margin"), [(0.05, 0.0), (0.5, 0.3), (1.0, 0.1), (10.0, 0.1), (300, 2.0)]
 )
 @pytest.mark.parametrize("norm", NORMALIZATIONS)
-def test_ldr_matches_reference(k, lam, margin, norm):
+def test_ldr_matches_reference(k, lam, margin, norm, layout):
     rng = np.random.default_rng(k)
     n = 9
     z = rng.normal(scale=3.0, size=(n,) if k == 1 else (n, k))
     y = rng.integers(0, max(k, 2), size=n).tolist()
+    expected = ldr_ref(z, y, lam, margin, norm)
     out = LDRKLLoss(lam=lam, margin=margin, logit_normalization=norm, reduction="none")
     np.testing.assert_allclose(
-        out(as_tensor(z), as_target(y)).numpy(),
-        ldr_ref(z, y, lam, margin, norm),
-        rtol=1e-12,
-        atol=1e-13,
+        out(as_tensor(z), as_target(y)).numpy(), expected, rtol=1e-12, atol=1e-13
+    )
+    out.reduction = "mean"
+    assert out(as_tensor(z), as_target(y)).item() == pytest.approx(
+        np.mean(expected), rel=1e-12, abs=1e-13
     )
 
 
@@ -196,7 +214,7 @@ def test_ldr_reductions_match_reference(reduction):
 @pytest.mark.parametrize("k", [1, 2, 3, 5])
 @pytest.mark.parametrize(("lam0", "alpha"), [(0.3, 1.5), (1.0, 2.0), (10.0, 4.0)])
 @pytest.mark.parametrize("norm", NORMALIZATIONS)
-def test_aldr_matches_reference_over_visits(k, lam0, alpha, norm):
+def test_aldr_matches_reference_over_visits(k, lam0, alpha, norm, layout):
     """Three training calls on overlapping random index sets, then evaluation;
     the reference reads lambda_old rounded to the buffer's float32."""
     rng = np.random.default_rng(10 * k + int(lam0))
@@ -318,17 +336,60 @@ def test_aldr_gradcheck_eval_mode(norm, trained, shape):
     torch.testing.assert_close(loss.lambdas, before, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
 @pytest.mark.parametrize("lam0", [0.5, 1.0, 10.0])
-def test_aldr_training_gradient_holds_lambda_fixed(lam0):
+def test_aldr_training_gradient_holds_lambda_fixed(lam0, reduction, layout):
     """d loss_i / d f_i = softmax(d_i / lambda_i) - e_y with lambda_i constant."""
     z, y = as_tensor(mc_logits(4), requires_grad=True), as_target(MC_Y[4])
-    loss = ALDRKLLoss(lam0=lam0, alpha=2.0, margin=0.1, reduction="sum")
+    loss = ALDRKLLoss(lam0=lam0, alpha=2.0, margin=0.1, reduction=reduction)
     loss(z, y, index=_idx(len(y))).backward()
     _, lams = aldr_ref(mc_logits(4), MC_Y[4], [lam0] * len(y), lam0, 2.0, 0.1)
     lam = torch.tensor(lams, dtype=F64).unsqueeze(1)
     gaps = _gaps(z.detach(), y, 0.1)
     expected = torch.softmax(gaps / lam, dim=1) - torch.nn.functional.one_hot(y, 4)
+    if reduction == "mean":
+        expected = expected / len(y)
     torch.testing.assert_close(z.grad, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("n_out", [1, 2, 3])
+def test_mean_loss_is_the_mean_of_the_terms(n_out, training, layout):
+    """mean_loss (what forward calls without weights, reduction="mean") equals
+    the plain mean of loss_terms, value and gradient; 0 on an empty batch."""
+    rng = np.random.default_rng(n_out)
+    n = 11
+    z = rng.normal(scale=2.0, size=(n,) if n_out == 1 else (n, n_out))
+    y = as_target(rng.integers(0, 2 if n_out == 1 else n_out, size=n).tolist())
+    index = torch.from_numpy(rng.permutation(15)[:n])
+    for make in (
+        lambda: LDRKLLoss(lam=0.8, margin=0.3),
+        lambda: _aldr_eval(15, lam0=2.0, alpha=3.0).train(training),
+    ):
+        context = {} if isinstance(make(), LDRKLLoss) else {"index": index}
+        z_mean, z_terms = _leaf(as_tensor(z)), _leaf(as_tensor(z))
+        mean = make().mean_loss(z_mean, y, **context)
+        terms = make().loss_terms(z_terms, y, **context).mean()
+        assert mean.shape == ()
+        assert mean.item() == pytest.approx(terms.item(), rel=1e-13, abs=1e-14)
+        mean.backward()
+        terms.backward()
+        torch.testing.assert_close(z_mean.grad, z_terms.grad, rtol=1e-12, atol=1e-14)
+        empty = as_tensor(z[:0], requires_grad=True)
+        context = {k: v[:0] for k, v in context.items()}
+        out = make().mean_loss(empty, y[:0], **context)
+        assert out.item() == 0.0
+        out.backward()
+
+
+@pytest.mark.parametrize("shape", ["k2", "k3", "k4"])
+def test_mean_gradcheck(shape, layout):
+    """The mean without weights (its own computation) in both layouts."""
+    z, y = _grad_input(shape)
+    shared.assert_gradcheck(LDRKLLoss(lam=0.7, margin=0.2), z, y)
+    shared.assert_gradcheck(LDRKLLoss(lam=2.0, margin=0.0), z, y)
+    loss = _aldr_eval(len(y), lam0=1.0)
+    shared.assert_gradcheck(loss, z, y, context={"index": _idx(len(y))})
 
 
 @pytest.mark.parametrize("big", [1e4, 80.0])
@@ -512,6 +573,126 @@ def test_index_as_numpy_and_int32():
     ref = ALDRKLLoss()(z, y, index=torch.tensor([0, 1, 2]))
     for index in (np.array([0, 1, 2]), torch.tensor([0, 1, 2], dtype=torch.int32)):
         torch.testing.assert_close(ALDRKLLoss()(z, y, index=index), ref)
+
+
+# -- the trusted path: no per-batch check of the index ---------------------------
+#: Tensor methods that copy a value to the host (a device sync on GPU).
+_HOST_READS = ("item", "tolist", "__bool__", "__int__", "__float__", "__index__")
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("read a tensor value on the host")
+
+
+def _leaf(z):
+    return z.detach().clone().requires_grad_(True)
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("k", [2, 10])
+def test_trusted_path_reads_no_tensor_value(monkeypatch, layout, training, k):
+    """Inside trusted_targets() a call reads no tensor value on the host (no
+    index range check), and gives the values, gradients and lambda_i of the
+    checked call."""
+    rng = np.random.default_rng(k)
+    n, n_rows = 64, 100
+    z = torch.tensor(rng.normal(scale=2.0, size=(n, k)), dtype=torch.float32)
+    y = torch.from_numpy(rng.integers(0, k, size=n))
+    index = torch.from_numpy(rng.permutation(n_rows)[:n])
+    warm = torch.tensor(rng.normal(size=(n_rows, k)), dtype=torch.float32)
+    losses = []
+    for _ in range(2):
+        loss = ALDRKLLoss(lam0=1.0)
+        loss.setup(n_samples=n_rows, n_classes=k)
+        zeros = torch.zeros(n_rows, dtype=torch.long)
+        loss(warm, zeros, index=torch.arange(n_rows))  # lambda_i != lam0
+        losses.append(loss.train(training))
+    checked, trusted = losses
+    z_checked, z_trusted = _leaf(z), _leaf(z)
+    ldr_checked, ldr_trusted = _leaf(z), _leaf(z)
+    out_checked = checked(z_checked, y, index=index)
+    out_checked.backward()
+    LDRKLLoss()(ldr_checked, y).backward()
+    with monkeypatch.context() as m:
+        for name in _HOST_READS:
+            m.setattr(torch.Tensor, name, _refuse)
+        with trusted_targets():
+            out_trusted = trusted(z_trusted, y, index=index)
+            out_trusted.backward()
+            LDRKLLoss()(ldr_trusted, y).backward()
+        with pytest.raises(AssertionError, match="on the host"):
+            checked(z, y, index=index)  # the checks do read values
+    torch.testing.assert_close(out_trusted, out_checked, rtol=0, atol=0)
+    torch.testing.assert_close(z_trusted.grad, z_checked.grad, rtol=0, atol=0)
+    torch.testing.assert_close(trusted.lambdas, checked.lambdas, rtol=0, atol=0)
+    torch.testing.assert_close(ldr_trusted.grad, ldr_checked.grad, rtol=0, atol=0)
+
+
+def test_check_context_checks_the_index_once():
+    loss = ALDRKLLoss()
+    loss.check_context({"index": torch.arange(5)})
+    loss.check_context({})
+    for index, match in [
+        (torch.tensor([0, -1, 2]), "non-negative"),
+        (torch.tensor([0.0, 1.0]), "integers"),
+        (torch.zeros(2, 2, dtype=torch.long), "shape"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            loss.check_context({"index": index})
+    assert loss.lambdas is None  # nothing allocated
+
+
+def test_trusted_bad_index_on_cpu():
+    """Inside trusted_targets(), on CPU, a negative index is still reported and
+    an index beyond the buffer still grows it."""
+    z, y = as_tensor(mc_logits(3)[:3]), as_target([0, 1, 2])
+    loss = ALDRKLLoss(lam0=1.0)
+    loss.setup(n_samples=3, n_classes=3)
+    with trusted_targets(), pytest.raises(ValueError, match="non-negative"):
+        loss(z, y, index=torch.tensor([0, -1, 2]))
+    torch.testing.assert_close(loss.lambdas, torch.ones(3), rtol=0, atol=0)
+    index = torch.tensor([0, 6, 2])
+    expected = ALDRKLLoss(lam0=1.0)
+    expected.setup(n_samples=3, n_classes=3)
+    value = expected(z, y, index=index)
+    with trusted_targets():
+        torch.testing.assert_close(loss(z, y, index=index), value, rtol=0, atol=0)
+    assert loss.lambdas.shape == (7,)
+    torch.testing.assert_close(loss.lambdas, expected.lambdas, rtol=0, atol=0)
+    with trusted_targets():  # evaluation beyond the buffer reads lam0
+        out = loss.eval()(z, y, index=torch.tensor([20, 1, 30]), sample_weight=None)
+    loss.reduction = "none"
+    with trusted_targets():
+        terms = loss(z, y, index=torch.tensor([20, 1, 30]))
+    assert out.item() == pytest.approx(terms.mean().item(), rel=1e-12)
+    torch.testing.assert_close(
+        terms[[0, 2]], LDRKLLoss(lam=1.0, reduction="none")(z, y)[[0, 2]]
+    )
+
+
+def test_large_batch_float32_matches_float64(layout):
+    """A batch of the size the estimators train on, in float32, against the
+    float64 computation."""
+    rng = np.random.default_rng(3)
+    n, k = 1024, 10
+    z = rng.normal(scale=2.0, size=(n, k))
+    y = as_target(rng.integers(0, k, size=n).tolist())
+    index = torch.from_numpy(rng.permutation(n))
+    out = {}
+    for dtype in (torch.float32, F64):
+        loss = ALDRKLLoss()
+        loss.setup(n_samples=n, n_classes=k)
+        zt = as_tensor(z, dtype=dtype, requires_grad=True)
+        with trusted_targets():
+            aldr = loss(zt, y, index=index)
+            aldr.backward()
+            ldr = LDRKLLoss()(zt.detach(), y)
+        out[dtype] = (aldr.item(), zt.grad.double(), loss.lambdas.double(), ldr.item())
+    (a32, g32, l32, ldr32), (a64, g64, l64, ldr64) = out[torch.float32], out[F64]
+    assert a32 == pytest.approx(a64, rel=1e-5, abs=1e-6)
+    assert ldr32 == pytest.approx(ldr64, rel=1e-5, abs=1e-6)
+    torch.testing.assert_close(g32, g64, rtol=1e-4, atol=1e-7)
+    torch.testing.assert_close(l32, l64, rtol=1e-6, atol=0)
 
 
 # -- sample weights -----------------------------------------------------------
