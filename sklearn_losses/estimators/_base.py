@@ -490,6 +490,9 @@ class BaseLossEstimator(BaseEstimator):
             torch.manual_seed(seed)
             if warm:
                 net = self.net_
+                # The loss of this fit (its parameters, and its per-row state
+                # sized by setup for these rows) replaces the previous one.
+                net.criterion = net.criterion_ = loss.to(device)
             else:
                 net = TensorNet(
                     module=self._build_module(n_features, n_outputs),

@@ -185,6 +185,13 @@ class BaseLoss(nn.Module):
     exact_gradient: ClassVar[bool] = True
     equivalences: ClassVar[tuple[tuple[dict, str, dict], ...]] = ()
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A fused mean_loss is written for the loss_terms of its own class: a
+        # subclass that redefines loss_terms alone averages its own terms.
+        if "loss_terms" in cls.__dict__ and "mean_loss" not in cls.__dict__:
+            cls.mean_loss = BaseLoss.mean_loss
+
     def __init__(self, *, reduction="mean"):
         super().__init__()
         if reduction not in _REDUCTIONS:
@@ -256,7 +263,8 @@ class BaseLoss(nn.Module):
         without sample weights. Subclasses override it where torch computes the
         mean in one fused kernel (one autograd node fewer per call); the result
         must equal ``weighted_reduce(self.loss_terms(input, target, **context))``
-        up to rounding.
+        up to rounding. A subclass that overrides :meth:`loss_terms` but not
+        this method gets the plain mean of its own terms back.
         """
         return weighted_reduce(self.loss_terms(input, target, **context))
 

@@ -596,9 +596,6 @@ class AdvCompSumLoss(_CompSumBase):
         """The :math:`\\tau` of the clean comp-sum loss."""
         return float(self.tau)
 
-    # The clean loss's fused mean would drop the penalty: average loss_terms.
-    mean_loss = BaseLoss.mean_loss
-
     def loss_terms(self, input, target, X=None, module=None):
         z, y, binary = split_logits(input, target)
         clean = self._clean_terms(z, y, binary)

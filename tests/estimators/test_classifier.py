@@ -289,6 +289,15 @@ def test_warm_start_continues(binary_data):
     assert [row["epoch"] for row in clf.history_] == list(range(1, 9))
 
 
+def test_warm_start_trains_with_this_fits_loss(binary_data):
+    X, y = binary_data
+    clf = small(loss="focal", max_epochs=2, warm_start=True).fit(X, y)
+    first = clf.loss_
+    clf.set_params(loss__gamma=0.5).fit(X, y)
+    assert clf.loss_ is not first and clf.loss_.gamma == 0.5
+    assert clf.net_.criterion_ is clf.loss_ and clf.n_iter_ == 4
+
+
 def test_warm_start_with_other_classes_raises(binary_data):
     X, y = binary_data
     clf = small(max_epochs=2, warm_start=True).fit(X, y)

@@ -117,6 +117,18 @@ def test_base_loss_forward_uses_weighted_reduce():
         torch.testing.assert_close(out, weighted_reduce(terms, w, reduction))
 
 
+def test_subclass_redefining_terms_averages_its_own_terms():
+    """A fused mean_loss belongs to the loss_terms of its class."""
+    from sklearn_losses.losses import CrossEntropyLoss
+
+    class _Doubled(CrossEntropyLoss):
+        def loss_terms(self, input, target):
+            return 2.0 * super().loss_terms(input, target)
+
+    z, y = torch.tensor([0.3, -1.0, 2.0]), torch.tensor([1, 0, 0])
+    torch.testing.assert_close(_Doubled()(z, y), 2.0 * CrossEntropyLoss()(z, y))
+
+
 # -- split_logits -------------------------------------------------------------
 @pytest.mark.parametrize(
     ("shape", "binary"),

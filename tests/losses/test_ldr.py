@@ -873,7 +873,7 @@ def test_estimator_aldr_warm_start_and_pickle(multiclass_data):
     clf = LossClassifier(loss=ALDRKLLoss, warm_start=True, **SMALL)
     clf.fit(X[:150], y[:150])
     assert clf.loss_.lambdas.shape == (150,)
-    clf.fit(X, y)  # the same network and loss continue; the buffer grows
+    clf.fit(X, y)  # the network continues with this fit's loss, sized for X
     assert clf.n_iter_ == 10
     assert clf.loss_.lambdas.shape == (len(X),)
     restored = pickle.loads(pickle.dumps(clf))
