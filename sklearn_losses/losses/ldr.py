@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from ._base import _TRUSTED_TARGETS, BaseLoss, split_logits, weighted_reduce
 from ._registry import register_loss
-from ._softmax import _VECTOR_BYTES
+from ._softmax import column_cross_entropy, layout
 
 __all__ = ["LDRKLLoss", "ALDRKLLoss"]
 
@@ -20,11 +20,6 @@ _NORMALIZATIONS = (None, "softplus_mean", "abs_mean")
 #: Floor of the probabilities inside ``log`` in ALDR-KL's KL divergence.
 _P_FLOOR = 1e-12
 _LOG_P_FLOOR = math.log(_P_FLOOR)
-#: Fewest logits per batch from which short rows are laid out as ``(K, n)`` on
-#: CPU (measured in float32 on an AVX-512 CPU: the ``(n, K)`` kernels are faster
-#: at 64 x 2, the two about even at 256 x 2 and 512 x 2, ``(K, n)`` faster from
-#: 1024 x 2 and from 64 x 10).
-_MIN_BY_COLUMN = 512
 
 
 def _check_real(name, value, *, low, strict, hint=""):
@@ -68,22 +63,6 @@ def _normalize(f, mode):
     # abs_mean: an all-zero row stays zero instead of becoming 0 / 0.
     scale = f.abs().mean(dim=1, keepdim=True).clamp_min(torch.finfo(f.dtype).eps)
     return f / scale
-
-
-def _by_column(f):
-    """Whether to compute on the ``(K, n)`` transpose of the ``(n, K)`` logits.
-
-    torch's CPU (log-)softmax kernels vectorise along the reduced dimension when
-    it is the last one, so a row shorter than one vector register takes a slow
-    path (see :mod:`._softmax`); reducing over dim 0 of a ``(K, n)`` tensor they
-    vectorise over the ``n`` samples instead, and cross-entropy accepts that
-    layout as ``(1, K, n)`` scores.
-    """
-    return (
-        f.device.type == "cpu"
-        and f.shape[1] * f.element_size() < _VECTOR_BYTES
-        and f.numel() >= _MIN_BY_COLUMN
-    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -130,8 +109,7 @@ def _cross_entropy(x, y, by_column, reduction):
     """``F.cross_entropy`` of ``(n, K)`` scores, or ``(K, n)`` ones by column."""
     if not by_column:
         return F.cross_entropy(x, y, reduction=reduction)
-    out = F.cross_entropy(x.unsqueeze(0), y.unsqueeze(0), reduction=reduction)
-    return out.squeeze(0) if reduction == "none" else out
+    return column_cross_entropy(x, y, reduction=reduction)
 
 
 def _ldr_kl(f, y, lam, margin, reduction="none"):
@@ -144,7 +122,7 @@ def _ldr_kl(f, y, lam, margin, reduction="none"):
     small :math:`\lambda`; the result is finite as long as the scaled logits
     and gaps (:math:`f/\lambda`, :math:`d/\lambda`) are.
     """
-    by_column = _by_column(f)
+    by_column = layout(f) == "column"
     x = _scaled_logits(f, y, 1.0 / lam, margin, by_column)
     ce = _cross_entropy(x, y, by_column, reduction)
     (shift,) = _constants(f.dtype, f.device, -lam * math.log(f.shape[1]))
@@ -570,7 +548,7 @@ class ALDRKLLoss(BaseLoss):
         f, y = _class_logits(input, target)
         index = self._check_index(index, f.shape[0])
         f = _normalize(f, self.logit_normalization)
-        by_column = _by_column(f)
+        by_column = layout(f) == "column"
         return f, y, by_column, self._lambdas(f, index, by_column)
 
     def _terms(self, f, y, by_column, lam):

@@ -37,7 +37,8 @@ def layout(request, monkeypatch):
     """Force the ``(n, K)`` or the ``(K, n)`` layout, whatever the batch size,
     dtype and CPU (the losses pick ``(K, n)`` for large batches of short rows
     on CPU)."""
-    monkeypatch.setattr(ldr_module, "_by_column", lambda f: request.param)
+    form = "column" if request.param else "row"
+    monkeypatch.setattr(ldr_module, "layout", lambda f: form)
     return request.param
 
 

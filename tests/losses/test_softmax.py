@@ -1,6 +1,6 @@
-"""The column and composed forms of softmax / log-softmax / cross-entropy (used
-on CPU for short rows in larger batches) against torch's kernels on rows,
-directly and through every registered multiclass loss."""
+"""The column layout of softmax / log-softmax / cross-entropy (used on CPU for
+short rows in larger batches) against torch's kernels on rows, directly and
+through every registered multiclass loss."""
 
 import pytest
 import torch
@@ -18,17 +18,16 @@ def _force(monkeypatch, form):
     """Make ``_softmax.layout`` choose ``form`` whatever the batch size and CPU."""
     if form == "row":
         monkeypatch.setattr(_softmax, "_VECTOR_BYTES", 0)
-        return
-    monkeypatch.setattr(_softmax, "_VECTOR_BYTES", 1 << 20)
-    monkeypatch.setattr(_softmax, "_MIN_COLUMN", 0)
-    monkeypatch.setattr(_softmax, "_MIN_COMPOSED", 0 if form == "composed" else 1 << 60)
+    else:
+        monkeypatch.setattr(_softmax, "_VECTOR_BYTES", 1 << 20)
+        monkeypatch.setattr(_softmax, "_MIN_COLUMN", 0)
 
 
-@pytest.fixture(params=["column", "composed"])
-def form(request, monkeypatch):
-    """Force each form vectorised along the batch in turn."""
-    _force(monkeypatch, request.param)
-    return request.param
+@pytest.fixture
+def column(monkeypatch):
+    """Force the column layout."""
+    _force(monkeypatch, "column")
+    return "column"
 
 
 def _logits(n, k, dtype, scale=3.0, seed=0):
@@ -46,10 +45,10 @@ def _tol(dtype):
 @pytest.mark.parametrize("scale", [1e-3, 3.0, 1e4])
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 @pytest.mark.parametrize("reduction", ["none", "mean"])
-def test_functions_match_torch(form, dtype, scale, smoothing, reduction):
+def test_functions_match_torch(column, dtype, scale, smoothing, reduction):
     z = _logits(64, 5, dtype, scale)
     y = torch.randint(0, 5, (64,), generator=torch.Generator().manual_seed(1))
-    assert _softmax.layout(z) == form
+    assert _softmax.layout(z) == "column"
     pairs = [
         (_softmax.log_softmax, lambda t: F.log_softmax(t, dim=1)),
         (_softmax.softmax, lambda t: torch.softmax(t, dim=1)),
@@ -71,7 +70,7 @@ def test_functions_match_torch(form, dtype, scale, smoothing, reduction):
         torch.testing.assert_close(a.grad, b.grad, **_tol(dtype))
 
 
-def test_masked_and_nan_rows_behave_as_torch(form):
+def test_masked_and_nan_rows_behave_as_torch(column):
     z = _logits(4, 3, torch.float32)
     z[0, 1] = -torch.inf
     z[1, 2] = torch.nan
@@ -83,9 +82,8 @@ def test_masked_and_nan_rows_behave_as_torch(form):
 def test_layout_rule(monkeypatch):
     monkeypatch.setattr(_softmax, "_VECTOR_BYTES", 64)
     monkeypatch.setattr(_softmax, "_MIN_COLUMN", 1024)
-    monkeypatch.setattr(_softmax, "_MIN_COMPOSED", 4096)
-    assert _softmax.layout(torch.zeros(1024, 10)) == "composed"
-    assert _softmax.layout(torch.zeros(256, 10)) == "column"
+    assert _softmax.layout(torch.zeros(1024, 10)) == "column"
+    assert _softmax.layout(torch.zeros(103, 10)) == "column"
     assert _softmax.layout(torch.zeros(100, 10)) == "row"  # small batch
     assert _softmax.layout(torch.zeros(1024, 16)) == "row"  # a full register
     wide = torch.zeros(1024, 10, dtype=torch.float64)[:, :8]
@@ -102,7 +100,7 @@ MULTICLASS = [
 @pytest.mark.parametrize("weighted", [True, False])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("name", MULTICLASS)
-def test_every_loss_agrees_on_every_form(monkeypatch, name, dtype, weighted):
+def test_every_loss_agrees_on_both_layouts(monkeypatch, name, dtype, weighted):
     z = _logits(48, 4, dtype, seed=2)
     y = torch.arange(48) % 4
     w = torch.linspace(0.0, 2.0, 48, dtype=dtype) if weighted else None
@@ -117,7 +115,6 @@ def test_every_loss_agrees_on_every_form(monkeypatch, name, dtype, weighted):
         return value.detach(), x.grad
 
     ref_value, ref_grad = run("row")  # torch's kernels
-    for form in ("column", "composed"):
-        value, grad = run(form)
-        torch.testing.assert_close(value, ref_value, **_tol(dtype))
-        torch.testing.assert_close(grad, ref_grad, **_tol(dtype))
+    value, grad = run("column")
+    torch.testing.assert_close(value, ref_value, **_tol(dtype))
+    torch.testing.assert_close(grad, ref_grad, **_tol(dtype))
