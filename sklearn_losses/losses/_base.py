@@ -10,6 +10,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from . import _ops
+
 __all__ = ["BaseLoss", "BatchLoss", "weighted_reduce", "trusted_targets", "TASKS"]
 
 _TRUSTED_TARGETS = contextvars.ContextVar("trusted_targets", default=False)
@@ -93,7 +95,9 @@ def weighted_reduce(terms, sample_weight=None, reduction="mean"):
     if sample_weight is None:
         if reduction == "mean":
             # An empty batch carries no training signal: 0, as zero weights.
-            return terms.mean() if terms.numel() else terms.sum()
+            if not terms.numel():
+                return terms.sum()
+            return _ops.mean(terms) if terms.ndim == 1 else terms.mean()
         if reduction == "sum":
             return terms.sum()
         return terms

@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ._ops import mean
+
 __all__ = [
     "layout",
     "log_softmax",
@@ -79,14 +81,25 @@ def softmax(z):
 
 def column_cross_entropy(scores, y, label_smoothing=0.0, reduction="none"):
     """``F.cross_entropy`` of ``(K, n)`` class-major scores (one column per
-    sample), as ``(1, K, n)``: the softmax runs along the samples."""
-    out = F.cross_entropy(
-        scores.unsqueeze(0),
-        y.unsqueeze(0),
-        reduction=reduction,
-        label_smoothing=label_smoothing,
-    )
-    return out.squeeze(0) if reduction == "none" else out
+    sample): the softmax runs along the samples.
+
+    The mean is one fused operation on ``(1, K, n)`` scores; per-sample terms
+    come from the log-softmax over dim 0 and ``nll_loss`` on its transposed
+    view (faster than the ``(1, n)`` output of the fused form, whose backward
+    is slow).
+    """
+    if reduction == "mean":
+        return F.cross_entropy(
+            scores.unsqueeze(0),
+            y.unsqueeze(0),
+            reduction="mean",
+            label_smoothing=label_smoothing,
+        )
+    logp = F.log_softmax(scores, dim=0).t()
+    nll = F.nll_loss(logp, y, reduction="none")
+    if label_smoothing:
+        nll = (1.0 - label_smoothing) * nll - label_smoothing * logp.mean(dim=1)
+    return nll
 
 
 def cross_entropy(z, y, label_smoothing=0.0, reduction="none"):
@@ -129,7 +142,7 @@ def log_loss(z, y, binary, *, label_smoothing=0.0, weight=None, reduction="none"
     if weight is None:
         return cross_entropy(z, y, label_smoothing, reduction)
     terms = weight * cross_entropy(z, y, label_smoothing)
-    return terms.mean() if reduction == "mean" else terms
+    return mean(terms) if reduction == "mean" else terms
 
 
 def minus_margin(z, y):

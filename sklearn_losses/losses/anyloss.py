@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import numbers
 
 import torch
@@ -15,16 +14,10 @@ from ..metrics._confusion import (
     get_metric,
 )
 from ._base import _TRUSTED_TARGETS, BatchLoss, check_weights, split_logits
+from ._ops import constants
 from ._registry import register_loss
 
 __all__ = ["AnyLoss"]
-
-
-@functools.lru_cache(maxsize=64)
-def _minus_half(L):
-    """``-L / 2`` as a 0-d float64 CPU tensor (usable with tensors on any
-    device)."""
-    return torch.tensor(-0.5 * L, dtype=torch.float64)
 
 
 @register_loss
@@ -143,12 +136,14 @@ class AnyLoss(BatchLoss):
         if binary:
             # L (p - 1/2) as one operation
             p = torch.sigmoid(z.double())
-            a = torch.sigmoid(torch.add(_minus_half(L), p, alpha=L))
+            (minus_half,) = constants(p.dtype, p.device, -0.5 * L)
+            a = torch.sigmoid(torch.add(minus_half, p, alpha=L))
         else:
             # Class-major (K, n): a softmax over the first dimension of a
             # contiguous tensor is much faster than one over a short last one.
             zt = z.t().to(torch.float64, memory_format=torch.contiguous_format)
-            a = torch.softmax(torch.softmax(zt, dim=0) * (0.5 * L), dim=0)
+            (half_l,) = constants(zt.dtype, zt.device, 0.5 * L)
+            a = torch.softmax(torch.softmax(zt, dim=0) * half_l, dim=0)
         # A metric overriding ConfusionMetric.soft gets the unshifted counts.
         own_soft = type(metric).soft is ConfusionMetric.soft
         ratio = metric._ratio if own_soft else None

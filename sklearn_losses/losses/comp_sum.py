@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ._base import BaseLoss, split_logits, weighted_reduce
+from ._ops import constants, mean
 from ._registry import register_loss
 from ._softmax import log_loss, minus_margin
 
@@ -32,7 +33,8 @@ __all__ = [
 EXPONENT_CAP = 50.0
 # |1 - tau| below which the loss is computed as the cross-entropy itself.
 _TAU_ONE_TOL = 1e-6
-_LOG_2 = math.log(2.0)
+#: A sum-exp term e^ce - 1 is at most this exactly when ce is at most the cap.
+_SUM_EXP_BOUND = math.expm1(EXPONENT_CAP)
 _NORMS = {"inf": math.inf, "linf": math.inf, "2": 2.0, "l2": 2.0}
 
 
@@ -83,8 +85,8 @@ def _check_perturbable(perturbable):
 
 
 # -- computation ----------------------------------------------------------------
-def _below_cap(t, slack=0.0):
-    """Whether ``t + slack`` stays below the cap everywhere, read where it is free.
+def _below_cap(t):
+    """Whether no exponent of ``t`` exceeds the cap, read only where it is free.
 
     On the CPU reading one maximum costs a reduction and no device sync; there
     the capped form (four more operations and autograd nodes) is skipped when it
@@ -93,51 +95,64 @@ def _below_cap(t, slack=0.0):
     return (
         t.device.type == "cpu"
         and t.numel() > 0
-        and t.detach().amax().item() + slack <= EXPONENT_CAP
+        and t.detach().amax().item() <= EXPONENT_CAP
     )
+
+
+def _sum_exp_closed(z, y, binary):
+    """Sum-exp terms :math:`e^{ce} - 1` in closed form, not capped.
+
+    ``e^u`` with one logit (``u = (1 - 2y) z``, ``ce = softplus(u)``), and
+    ``sum_k e^{z_k - z_y} - 1`` with ``K`` logits (no softmax). A term is at
+    most :data:`_SUM_EXP_BOUND` exactly when its ``ce`` is at most the cap;
+    past it the callers take the capped form.
+    """
+    if binary:
+        return torch.exp(minus_margin(z, y))
+    (one,) = constants(z.dtype, z.device, 1.0)
+    return torch.exp(z - z.gather(1, y.unsqueeze(1))).sum(dim=1) - one
 
 
 def _comp_sum_terms(z, y, binary, tau):
     """Per-sample comp-sum terms of checked logits.
 
     From the cross-entropy in general (:func:`_comp_sum_from_ce`); the named
-    members whose closed form takes fewer operations use it: with one logit and
-    ``u = (1 - 2y) z`` (so ``ce = softplus(u)``), sum-exp is ``e^u`` and MAE is
-    ``sigmoid(u)``; with ``K`` logits sum-exp is ``sum_k e^{z_k - z_y} - 1``
-    (no softmax). Sum-exp takes its closed form only where no term reaches the
-    cap (``ce <= u + log 2`` and ``ce <= max_k (z_k - z_y) + log K``), so the
+    members whose closed form takes fewer operations use it: MAE with one logit
+    is ``sigmoid(u)``, and sum-exp is :func:`_sum_exp_closed` on the CPU when
+    no term passes the cap (one maximum read, no device sync there), so the
     values are those of the capped form.
     """
     a = 1.0 - float(tau)
     if abs(a) < _TAU_ONE_TOL:
         return log_loss(z, y, binary)
-    if binary and a in (1.0, -1.0):
-        u = minus_margin(z, y)
-        if a == -1.0:  # MAE: 1 - p_y = sigmoid(-margin)
-            return torch.sigmoid(u)
-        if _below_cap(u, _LOG_2):  # sum-exp: e^ce - 1 = e^u
-            return torch.exp(u)
-    elif a == 1.0:
-        diff = z - z.gather(1, y.unsqueeze(1))
-        if _below_cap(diff, math.log(z.shape[1])):
-            return torch.exp(diff).sum(dim=1) - 1.0
+    if a == -1.0 and binary:  # MAE: 1 - p_y = sigmoid(-margin)
+        return torch.sigmoid(minus_margin(z, y))
+    if a == 1.0 and z.device.type == "cpu" and y.shape[0]:
+        terms = _sum_exp_closed(z, y, binary)
+        if terms.detach().amax().item() <= _SUM_EXP_BOUND:  # NaN fails too
+            return terms
     return _comp_sum_from_ce(log_loss(z, y, binary), a)
 
 
 def _comp_sum_from_ce(ce, a):
     """``expm1(a ce) / a`` for ``a = 1 - tau != 0``, capped for ``a > 0``."""
-    t = ce if a == 1.0 else a * ce
+    c_a, cap = constants(ce.dtype, ce.device, a, EXPONENT_CAP)
+    t = ce if a == 1.0 else ce * c_a
     if a < 0 or _below_cap(t):  # a < 0 is bounded: expm1 of a number <= 0
-        return torch.expm1(t) if a == 1.0 else torch.expm1(t) / a
-    # Past the cap, the tangent expm1(CAP) + e^CAP (t - CAP), over a. Up to the
-    # cap the relu term is exactly 0, and so is its gradient: no comparison and
-    # no selects between two computed branches. Both forms agree below the cap,
-    # in value and gradient (clamp_max passes the gradient at the cap itself).
-    excess = torch.relu(t - EXPONENT_CAP)
-    value = torch.add(
-        torch.expm1(t.clamp_max(EXPONENT_CAP)), excess, alpha=math.exp(EXPONENT_CAP)
-    )
-    return value if a == 1.0 else value / a
+        value = torch.expm1(t)
+    else:
+        # Past the cap, the tangent expm1(CAP) + e^CAP (t - CAP), over a. Up to
+        # the cap the relu term is exactly 0, and so is its gradient: no
+        # comparison and no selects between two computed branches. Both forms
+        # agree below the cap, in value and gradient (clamp_max passes the
+        # gradient at the cap itself).
+        excess = torch.relu(t - cap)
+        value = torch.add(
+            torch.expm1(t.clamp_max(EXPONENT_CAP)),
+            excess,
+            alpha=math.exp(EXPONENT_CAP),
+        )
+    return value if a == 1.0 else value / c_a
 
 
 def _module_logits(module, x, shape):
@@ -194,8 +209,14 @@ class _CompSumBase(BaseLoss):
 
     def mean_loss(self, input, target):
         z, y, binary = split_logits(input, target)
-        if abs(1.0 - self.effective_tau) < _TAU_ONE_TOL:  # the cross-entropy
+        tau, n = self.effective_tau, y.shape[0]
+        if abs(1.0 - tau) < _TAU_ONE_TOL:  # the cross-entropy
             return log_loss(z, y, binary, reduction="mean")
+        if tau == 0.0 and z.device.type == "cpu" and n:
+            # Terms are >= 0: a mean within n * bound has every term within it.
+            value = mean(_sum_exp_closed(z, y, binary))
+            if value.item() * n <= _SUM_EXP_BOUND:  # NaN and inf fail too
+                return value
         return weighted_reduce(self._clean_terms(z, y, binary))
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ._base import _TRUSTED_TARGETS, BaseLoss, split_logits
+from ._ops import constants
 from ._registry import register_loss
 from ._softmax import log_loss
 
@@ -174,7 +175,8 @@ class DEquityWeightedLoss(BaseLoss):
             _check_likelihood(p)
         eta, gamma = float(self.eta), float(self.gamma)
         # (eta + (1 - p)^gamma) / (eta + 1), in three operations
-        return torch.add(eta / (eta + 1.0), (1.0 - p).pow(gamma), alpha=1 / (eta + 1))
+        one, floor = constants(p.dtype, p.device, 1.0, eta / (eta + 1.0))
+        return torch.add(floor, torch.sub(one, p).pow(gamma), alpha=1 / (eta + 1))
 
 
 def _check_likelihood(p):

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ._base import BaseLoss, split_logits
+from ._ops import constants
 from ._registry import register_loss
 from ._softmax import cross_entropy, minus_margin
 
@@ -116,7 +117,8 @@ class FocalLoss(BaseLoss):
             u = minus_margin(z, y)
             terms = F.softplus(u)  # -log p_y
             if gamma:  # (1 - p_y)^gamma = exp(gamma log sigmoid(u))
-                terms = torch.exp(gamma * (u - terms)) * terms
+                (c_gamma,) = constants(z.dtype, z.device, float(gamma))
+                terms = torch.exp((u - terms) * c_gamma) * terms
             n_classes = 2
         else:
             terms = cross_entropy(z, y)  # -log p_y

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 
@@ -11,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ._base import _TRUSTED_TARGETS, BaseLoss, split_logits, weighted_reduce
+from ._ops import constants
 from ._registry import register_loss
 from ._softmax import column_cross_entropy, layout
 
@@ -65,18 +65,6 @@ def _normalize(f, mode):
     return f / scale
 
 
-@functools.lru_cache(maxsize=64)
-def _constants(dtype, device, *values):
-    """0-dim tensors holding ``values``, cached.
-
-    torch turns a Python number operand of a tensor operation into a tensor on
-    every call (a few microseconds on CPU, more than the operation on a batch),
-    so the per-batch arithmetic uses these instead.
-    """
-    with torch.inference_mode(False):  # usable outside inference mode too
-        return tuple(torch.tensor(v, dtype=dtype, device=device) for v in values)
-
-
 def _scaled_logits(f, y, r, margin, by_column):
     r"""Scores whose cross-entropy is :math:`\operatorname{lse}_k(d_k / \lambda)`.
 
@@ -100,7 +88,7 @@ def _scaled_logits(f, y, r, margin, by_column):
     if scalar:
         shift.scatter_(dim, y.unsqueeze(dim), -margin * r)
         return torch.add(shift, f, alpha=r)
-    (neg_margin,) = _constants(f.dtype, f.device, -margin)
+    (neg_margin,) = constants(f.dtype, f.device, -margin)
     shift.scatter_(dim, y.unsqueeze(dim), r * neg_margin)
     return torch.addcmul(shift, f, r)
 
@@ -125,7 +113,7 @@ def _ldr_kl(f, y, lam, margin, reduction="none"):
     by_column = layout(f) == "column"
     x = _scaled_logits(f, y, 1.0 / lam, margin, by_column)
     ce = _cross_entropy(x, y, by_column, reduction)
-    (shift,) = _constants(f.dtype, f.device, -lam * math.log(f.shape[1]))
+    (shift,) = constants(f.dtype, f.device, -lam * math.log(f.shape[1]))
     return torch.add(shift, ce, alpha=lam)  # lam (ce - log K)
 
 
@@ -141,7 +129,7 @@ def _lambda_step(f, lam_old, lam0, alpha, by_column):
     """
     n, k = f.shape
     log_k = math.log(k)
-    low, slope = _constants(
+    low, slope = constants(
         f.dtype, f.device, lam0 * (1.0 - 1.0 / alpha), -lam0 / (alpha * log_k)
     )
     if by_column:  # (K, n), contiguous for the log-softmax over dim 0
@@ -569,7 +557,7 @@ class ALDRKLLoss(BaseLoss):
         lam0, log_k = float(self.lam0), math.log(f.shape[1])
         beta = float(self.alpha) * log_k / (2.0 * lam0)
         with torch.no_grad():
-            c_lam0, c_u, c_ut, c_w, c_const = _constants(
+            c_lam0, c_u, c_ut, c_w, c_const = constants(
                 f.dtype, f.device, lam0, -log_k / n, -beta / n, -1.0 / n, -lam0 * log_k
             )
             t = lam - c_lam0

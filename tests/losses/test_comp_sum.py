@@ -283,6 +283,28 @@ def test_sum_exp_one_term_past_the_cap_caps_the_batch():
     assert out[1].item() == pytest.approx(math.exp(0.5) + math.exp(-1.0), rel=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("big", [10.0, 49.0, 51.0, 100.0, 1e4])
+@pytest.mark.parametrize("n_out", [1, 3])
+def test_sum_exp_mean_equals_mean_of_terms_on_both_sides_of_the_cap(
+    dtype, big, n_out
+):
+    """The mean path takes the closed form unless the mean shows a term past
+    the cap; either way it is the mean of the (capped) terms."""
+    z = torch.tensor([big, -2.0, 0.3, 1.0], dtype=dtype)
+    y = torch.tensor([0, 1, 0, 1])
+    if n_out == 3:
+        z = torch.stack([z, torch.zeros_like(z), -z], dim=1)
+    a, b = z.clone().requires_grad_(True), z.clone().requires_grad_(True)
+    mean = SumExpLoss()(a, y)
+    terms = SumExpLoss(reduction="none")(b, y)
+    assert torch.isfinite(mean)
+    torch.testing.assert_close(mean, terms.mean(), rtol=1e-6, atol=0)
+    mean.backward()
+    terms.mean().backward()
+    torch.testing.assert_close(a.grad, b.grad, rtol=1e-6, atol=0)
+
+
 # -- the contract at other parameters -----------------------------------------
 CONTRACT_LOSSES = [(CompSumLoss, {"tau": 0.5}), (CompSumLoss, {"tau": 1.5})]
 CONTRACT_LOSSES += [(GCELoss, {"q": 0.3})]
