@@ -321,7 +321,24 @@ def split_logits(input, target):
     logits of ``K`` classes. ``target`` holds class indices (``{0, 1}`` for one
     logit) of any integer dtype (returned as int64); anything else raises
     ``TypeError`` or ``ValueError``, as do NaN logits.
+
+    Inside :func:`trusted_targets` the caller vouches that int64 class indices
+    are in range and one per sample: for floating-point logits of one of the
+    three shapes, only the layout is read.
     """
+    if (
+        _TRUSTED_TARGETS.get()
+        and isinstance(input, torch.Tensor)
+        and isinstance(target, torch.Tensor)
+        and input.is_floating_point()
+        and target.dtype == torch.int64
+    ):
+        if input.ndim == 1:
+            return input, target, True
+        if input.ndim == 2:
+            if input.shape[1] == 1:
+                return input.reshape(-1), target, True
+            return input, target, False
     if not (isinstance(input, torch.Tensor) and input.is_floating_point()):
         kind = getattr(input, "dtype", type(input).__name__)
         raise TypeError(f"input must be a floating-point torch.Tensor; got {kind}.")

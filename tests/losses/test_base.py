@@ -130,6 +130,22 @@ def test_subclass_redefining_terms_averages_its_own_terms():
 
 
 # -- split_logits -------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(5,), (5, 1), (5, 3)])
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32])
+def test_split_logits_trusted_reads_the_same_layout(shape, dtype):
+    from sklearn_losses.losses import trusted_targets
+
+    z, y = torch.randn(shape), torch.tensor([0, 1, 1, 0, 1], dtype=dtype)
+    checked = split_logits(z, y)
+    with trusted_targets():
+        trusted = split_logits(z, y)
+    assert trusted[2] == checked[2] and trusted[1].dtype == torch.int64
+    torch.testing.assert_close(trusted[0], checked[0], rtol=0, atol=0)
+    torch.testing.assert_close(trusted[1], checked[1], rtol=0, atol=0)
+    with trusted_targets(), pytest.raises(ValueError, match="input must have shape"):
+        split_logits(torch.zeros(5, 2, 2), y)  # not one of the three layouts
+
+
 @pytest.mark.parametrize(
     ("shape", "binary"),
     [((5,), True), ((5, 1), True), ((5, 2), False), ((5, 4), False)],
