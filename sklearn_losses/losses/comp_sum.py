@@ -99,18 +99,23 @@ def _below_cap(t):
     )
 
 
-def _sum_exp_closed(z, y, binary):
-    """Sum-exp terms :math:`e^{ce} - 1` in closed form, not capped.
+def _sum_exp_closed(z, y, binary, reduction="none"):
+    """Sum-exp terms :math:`e^{ce} - 1` in closed form, not capped, or their mean.
 
     ``e^u`` with one logit (``u = (1 - 2y) z``, ``ce = softplus(u)``), and
-    ``sum_k e^{z_k - z_y} - 1`` with ``K`` logits (no softmax). A term is at
-    most :data:`_SUM_EXP_BOUND` exactly when its ``ce`` is at most the cap;
-    past it the callers take the capped form.
+    ``sum_k e^{z_k - z_y} - 1`` with ``K`` logits (no softmax), whose mean over
+    a non-empty batch is one sum over all entries, over ``n``, minus 1. A term
+    is at most :data:`_SUM_EXP_BOUND` exactly when its ``ce`` is at most the
+    cap; past it the callers take the capped form.
     """
     if binary:
-        return torch.exp(minus_margin(z, y))
-    (one,) = constants(z.dtype, z.device, 1.0)
-    return torch.exp(z - z.gather(1, y.unsqueeze(1))).sum(dim=1) - one
+        terms = torch.exp(minus_margin(z, y))
+        return mean(terms) if reduction == "mean" else terms
+    powers = torch.exp(z - z.gather(1, y.unsqueeze(1)))
+    minus_one, inv_n = constants(z.dtype, z.device, -1.0, 1.0 / z.shape[0])
+    if reduction == "mean":
+        return torch.addcmul(minus_one, powers.sum(), inv_n)
+    return powers.sum(dim=1).add_(minus_one)
 
 
 def _comp_sum_terms(z, y, binary, tau):
@@ -214,7 +219,7 @@ class _CompSumBase(BaseLoss):
             return log_loss(z, y, binary, reduction="mean")
         if tau == 0.0 and z.device.type == "cpu" and n:
             # Terms are >= 0: a mean within n * bound has every term within it.
-            value = mean(_sum_exp_closed(z, y, binary))
+            value = _sum_exp_closed(z, y, binary, reduction="mean")
             if value.item() * n <= _SUM_EXP_BOUND:  # NaN and inf fail too
                 return value
         return weighted_reduce(self._clean_terms(z, y, binary))
