@@ -666,9 +666,10 @@ class AdvCompSumLoss(_CompSumBase):
         return X.detach()
 
     def _mask(self, X):
-        """Perturbable columns as a 0/1 tensor broadcasting over rows, or None."""
+        """Perturbable columns as a 0/1 tensor broadcasting over rows (None: all)
+        and their number (counted on the host: no device sync)."""
         if self._perturbable is None:
-            return None
+            return None, X[0].numel()
         if X.ndim != 2:
             raise ValueError(
                 "perturbable needs X of shape (n_samples, n_features); got "
@@ -691,9 +692,9 @@ class AdvCompSumLoss(_CompSumBase):
                 )
             mask = np.zeros(n_features, dtype=bool)
             mask[values] = True
-        return torch.as_tensor(mask, device=X.device).to(X.dtype)
+        return torch.as_tensor(mask, device=X.device).to(X.dtype), int(mask.sum())
 
-    def _random_start(self, x, mask):
+    def _random_start(self, x, mask, dim):
         eps = float(self.epsilon)
         if self._p == math.inf:
             delta = torch.rand_like(x).mul_(2.0 * eps).sub_(eps)
@@ -701,7 +702,6 @@ class AdvCompSumLoss(_CompSumBase):
         direction = torch.randn_like(x)
         if mask is not None:
             direction = direction * mask
-        dim = x[0].numel() if mask is None else int(mask.sum().item())
         if dim == 0:
             return torch.zeros_like(x)
         norm = direction.flatten(1).norm(dim=1)
@@ -724,8 +724,8 @@ class AdvCompSumLoss(_CompSumBase):
     def _search(self, X, y, binary, module, reference):
         """PGD on ``x'`` maximising the change of the score differences from
         those of the ``reference`` logits; returns ``x'``."""
-        mask = self._mask(X)
-        delta = self._random_start(X, mask)
+        mask, dim = self._mask(X)
+        delta = self._random_start(X, mask, dim)
         if not self.steps:
             return X + delta
         modes = [(m, m.training) for m in module.modules()]
