@@ -42,7 +42,8 @@ def mean(terms):
     Computed as the dot product with a cached vector of ``1/n``: one operation
     forward and one backward, several microseconds faster per call on CPU than
     ``terms.mean()`` (whose backward expands and divides). Equal to it up to
-    rounding.
+    rounding. Half-precision terms use ``terms.mean()`` (``1/n`` may be
+    subnormal there).
 
     Examples
     --------
@@ -50,4 +51,6 @@ def mean(terms):
     >>> mean(torch.tensor([1.0, 2.0, 6.0])).item()
     3.0
     """
+    if terms.dtype not in (torch.float32, torch.float64):
+        return terms.mean()
     return torch.dot(terms, _uniform(terms.shape[0], terms.dtype, terms.device))
