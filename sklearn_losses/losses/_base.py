@@ -189,11 +189,23 @@ class BaseLoss(nn.Module):
     exact_gradient: ClassVar[bool] = True
     equivalences: ClassVar[tuple[tuple[dict, str, dict], ...]] = ()
 
+    #: The methods a class's ``mean_loss`` computes the same thing as (besides
+    #: ``loss_terms``, internals it bypasses); see ``__init_subclass__``.
+    _mean_bypasses: ClassVar[tuple[str, ...]] = ()
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        # A fused mean_loss is written for the loss_terms of its own class: a
-        # subclass that redefines loss_terms alone averages its own terms.
-        if "loss_terms" in cls.__dict__ and "mean_loss" not in cls.__dict__:
+        # A fused mean_loss is written for the loss_terms of its own class: where
+        # loss_terms (or an internal the fused mean bypasses) is redefined in a
+        # class or mixin more derived than the mean_loss, average the terms.
+        mro = cls.__mro__
+
+        def owner(name):
+            return next((i for i, k in enumerate(mro) if name in vars(k)), len(mro))
+
+        fused = owner("mean_loss")
+        names = ("loss_terms", *cls._mean_bypasses)
+        if any(owner(name) < fused for name in names):
             cls.mean_loss = BaseLoss.mean_loss
 
     def __init__(self, *, reduction="mean"):
@@ -322,9 +334,9 @@ def split_logits(input, target):
     logit) of any integer dtype (returned as int64); anything else raises
     ``TypeError`` or ``ValueError``, as do NaN logits.
 
-    Inside :func:`trusted_targets` the caller vouches that int64 class indices
-    are in range and one per sample: for floating-point logits of one of the
-    three shapes, only the layout is read.
+    Inside :func:`trusted_targets` the caller vouches that the int64 class
+    indices are in range: for floating-point logits of one of the three shapes
+    and one index per row, only the layout is read.
     """
     if (
         _TRUSTED_TARGETS.get()
@@ -332,6 +344,8 @@ def split_logits(input, target):
         and isinstance(target, torch.Tensor)
         and input.is_floating_point()
         and target.dtype == torch.int64
+        and target.ndim == 1
+        and target.shape[0] == input.shape[0]
     ):
         if input.ndim == 1:
             return input, target, True

@@ -103,19 +103,24 @@ def _sum_exp_closed(z, y, binary, reduction="none"):
     """Sum-exp terms :math:`e^{ce} - 1` in closed form, not capped, or their mean.
 
     ``e^u`` with one logit (``u = (1 - 2y) z``, ``ce = softplus(u)``), and
-    ``sum_k e^{z_k - z_y} - 1`` with ``K`` logits (no softmax), whose mean over
-    a non-empty batch is one sum over all entries, over ``n``, minus 1. A term
-    is at most :data:`_SUM_EXP_BOUND` exactly when its ``ce`` is at most the
-    cap; past it the callers take the capped form.
+    ``sum_{k != y} e^{z_k - z_y}`` with ``K`` logits (no softmax; the true
+    class's ``e^0`` is left out rather than subtracted, which would cancel when
+    the fit is good), whose mean over a non-empty batch is one sum over all
+    entries, over ``n``. A term is at most :data:`_SUM_EXP_BOUND` exactly when
+    its ``ce`` is at most the cap; past it the callers take the capped form.
     """
     if binary:
         terms = torch.exp(minus_margin(z, y))
         return mean(terms) if reduction == "mean" else terms
-    powers = torch.exp(z - z.gather(1, y.unsqueeze(1)))
-    minus_one, inv_n = constants(z.dtype, z.device, -1.0, 1.0 / z.shape[0])
+    true = y.unsqueeze(1)
+    # exp(-inf) = 0 for the true class, with gradient 0 (exp's backward uses
+    # its output); scattering into sub's output is safe, sub saves nothing.
+    diff = (z - z.gather(1, true)).scatter_(1, true, -math.inf)
+    powers = torch.exp(diff)
     if reduction == "mean":
-        return torch.addcmul(minus_one, powers.sum(), inv_n)
-    return powers.sum(dim=1).add_(minus_one)
+        (inv_n,) = constants(z.dtype, z.device, 1.0 / z.shape[0])
+        return powers.sum() * inv_n
+    return powers.sum(dim=1)
 
 
 def _comp_sum_terms(z, y, binary, tau):
@@ -199,6 +204,7 @@ class _CompSumBase(BaseLoss):
     """Shared computation: subclasses provide :attr:`effective_tau`."""
 
     tasks = frozenset({"binary", "multiclass"})
+    _mean_bypasses = ("_clean_terms",)
 
     @property
     def effective_tau(self):
@@ -669,7 +675,7 @@ class AdvCompSumLoss(_CompSumBase):
         """Perturbable columns as a 0/1 tensor broadcasting over rows (None: all)
         and their number (counted on the host: no device sync)."""
         if self._perturbable is None:
-            return None, X[0].numel()
+            return None, math.prod(X.shape[1:])
         if X.ndim != 2:
             raise ValueError(
                 "perturbable needs X of shape (n_samples, n_features); got "

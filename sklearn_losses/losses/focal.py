@@ -115,7 +115,10 @@ class FocalLoss(BaseLoss):
         gamma = self.gamma
         if binary:
             u = minus_margin(z, y)
-            terms = F.softplus(u)  # -log p_y
+            # -log p_y; softplus is linear past its threshold, exact to the
+            # dtype's rounding from 20 in float32 and from 40 in float64
+            threshold = 40.0 if z.dtype == torch.float64 else 20.0
+            terms = F.softplus(u, threshold=threshold)
             if gamma:  # (1 - p_y)^gamma = exp(gamma log sigmoid(u))
                 (c_gamma,) = constants(z.dtype, z.device, float(gamma))
                 terms = torch.exp((u - terms) * c_gamma) * terms

@@ -373,21 +373,22 @@ def _coefficients(rows, eps, dtype, device):
     key = (rows, eps, dtype, device)
     found = _COEFFICIENTS.get(key)
     if found is None:
-        v = torch.tensor(rows, dtype=torch.float64)
-        p0 = v @ torch.tensor(_Q0, dtype=torch.float64)
-        pd = v @ torch.tensor(_D, dtype=torch.float64)
-        found = tuple(
-            t.to(dtype=dtype, device=device)
-            for t in (
-                p0.unsqueeze(-1),
-                pd.unsqueeze(-1),
-                p0,
-                pd,
-                eps * v.sum(1),
-                v[:, 3],
-                v[:, 2] - v[:, 3],
+        with torch.inference_mode(False):  # cached: usable outside it too
+            v = torch.tensor(rows, dtype=torch.float64)
+            p0 = v @ torch.tensor(_Q0, dtype=torch.float64)
+            pd = v @ torch.tensor(_D, dtype=torch.float64)
+            found = tuple(
+                t.to(dtype=dtype, device=device)
+                for t in (
+                    p0.unsqueeze(-1),
+                    pd.unsqueeze(-1),
+                    p0,
+                    pd,
+                    eps * v.sum(1),
+                    v[:, 3],
+                    v[:, 2] - v[:, 3],
+                )
             )
-        )
         _COEFFICIENTS[key] = found
     return found
 

@@ -128,6 +128,15 @@ def test_subclass_redefining_terms_averages_its_own_terms():
     z, y = torch.tensor([0.3, -1.0, 2.0]), torch.tensor([1, 0, 0])
     torch.testing.assert_close(_Doubled()(z, y), 2.0 * CrossEntropyLoss()(z, y))
 
+    class _Mixin:  # loss_terms from a mixin ahead of the fused mean in the MRO
+        def loss_terms(self, input, target):
+            return 2.0 * CrossEntropyLoss.loss_terms(self, input, target)
+
+    class _MixedIn(_Mixin, CrossEntropyLoss):
+        pass
+
+    torch.testing.assert_close(_MixedIn()(z, y), 2.0 * CrossEntropyLoss()(z, y))
+
 
 # -- split_logits -------------------------------------------------------------
 @pytest.mark.parametrize("shape", [(5,), (5, 1), (5, 3)])
@@ -144,6 +153,8 @@ def test_split_logits_trusted_reads_the_same_layout(shape, dtype):
     torch.testing.assert_close(trusted[1], checked[1], rtol=0, atol=0)
     with trusted_targets(), pytest.raises(ValueError, match="input must have shape"):
         split_logits(torch.zeros(5, 2, 2), y)  # not one of the three layouts
+    with trusted_targets(), pytest.raises(ValueError, match="target must have shape"):
+        split_logits(z, y.reshape(5, 1))  # would broadcast against the logits
 
 
 @pytest.mark.parametrize(

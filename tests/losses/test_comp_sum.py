@@ -286,9 +286,7 @@ def test_sum_exp_one_term_past_the_cap_caps_the_batch():
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("big", [10.0, 49.0, 51.0, 100.0, 1e4])
 @pytest.mark.parametrize("n_out", [1, 3])
-def test_sum_exp_mean_equals_mean_of_terms_on_both_sides_of_the_cap(
-    dtype, big, n_out
-):
+def test_sum_exp_mean_equals_mean_of_terms_on_both_sides_of_the_cap(dtype, big, n_out):
     """The mean path takes the closed form unless the mean shows a term past
     the cap; either way it is the mean of the (capped) terms."""
     z = torch.tensor([big, -2.0, 0.3, 1.0], dtype=dtype)
@@ -303,6 +301,41 @@ def test_sum_exp_mean_equals_mean_of_terms_on_both_sides_of_the_cap(
     mean.backward()
     terms.mean().backward()
     torch.testing.assert_close(a.grad, b.grad, rtol=1e-6, atol=0)
+
+
+def test_subclass_overriding_clean_terms_is_averaged():
+    """The fused sum-exp mean bypasses _clean_terms: a subclass redefining it
+    gets the plain mean of its own terms."""
+
+    class _Doubled(SumExpLoss):
+        def _clean_terms(self, z, y, binary):
+            return 2.0 * super()._clean_terms(z, y, binary)
+
+    z = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(6) % 3
+    torch.testing.assert_close(_Doubled()(z, y), 2.0 * SumExpLoss()(z, y))
+
+
+@pytest.mark.parametrize("norm", ["inf", 2])
+def test_adversarial_empty_batch_is_zero(norm):
+    module = nn.Linear(4, 3)
+    X = torch.zeros(0, 4)
+    loss = AdvCompSumLoss(tau=0.5, norm=norm, steps=2)
+    value = loss(module(X), torch.zeros(0, dtype=torch.long), X=X, module=module)
+    assert value.item() == 0.0
+
+
+@pytest.mark.parametrize(("n", "shift"), [(4096, 12.0), (50_000, 18.0)])
+def test_sum_exp_mean_keeps_precision_when_the_fit_is_good(n, shift):
+    """Terms ~1e-7 over a large batch: the true class's e^0 is left out, not
+    subtracted, so the float32 mean keeps its relative precision."""
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(n, 3, generator=gen)
+    y = torch.randint(0, 3, (n,), generator=gen)
+    z[torch.arange(n), y] += shift
+    zd = z.double()
+    exact = (torch.exp(zd - zd.gather(1, y.unsqueeze(1))).sum(1) - 1.0).mean()
+    assert SumExpLoss()(z, y).item() == pytest.approx(exact.item(), rel=1e-4)
 
 
 # -- the contract at other parameters -----------------------------------------

@@ -369,3 +369,20 @@ def test_dtypes(dtype, k, gamma, weight_dtype):
     alpha = 0.25 if k == 1 else MC_ALPHA[3]
     loss = FocalLoss(gamma=gamma, alpha=alpha)
     shared.assert_dtype_follows_input(loss, z, y, dtype, weight_dtype)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 5.0])
+@pytest.mark.parametrize("u", [19.5, 20.5, 30.0, 39.0, 45.0])
+def test_binary_float64_exact_past_softplus_threshold(gamma, u):
+    """-log p_y = softplus(u) stays exact to float64 rounding for large u
+    (softplus's default threshold of 20 would drop log1p(e^-u) ~ 1e-9)."""
+    z = torch.tensor([u], dtype=torch.float64, requires_grad=True)  # y = 0
+    value = FocalLoss(gamma=gamma)(z, torch.tensor([0]))
+    value.backward()
+    ce = u + math.log1p(math.exp(-u))  # softplus(u)
+    p_wrong = 1.0 / (1.0 + math.exp(-u))  # 1 - p_y
+    assert value.item() == pytest.approx(p_wrong**gamma * ce, rel=1e-14)
+    # d/du [s(u)^g softplus(u)] = s^g (g (1 - s) softplus(u) + s), s = sigmoid(u)
+    s_ = p_wrong
+    grad = s_**gamma * (gamma * (1.0 - s_) * ce + s_)
+    assert z.grad.item() == pytest.approx(grad, rel=1e-12)

@@ -811,3 +811,19 @@ def test_list_metrics_and_aliases():
     assert Informedness is INFORMEDNESS
     assert all(isinstance(m, ConfusionMetric) for m in BUILTINS.values())
     assert MCC.undefined == 0.0 and F1.undefined == "zero_division"
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_cached_coefficients_made_in_inference_mode_still_train(k):
+    """The first call inside torch.inference_mode() must not cache inference
+    tensors that a later backward would have to save."""
+    from sklearn_losses.metrics._confusion import _COEFFICIENTS, soft_confusion
+
+    _COEFFICIENTS.clear()
+    p = torch.rand(8, dtype=torch.float64) if k == 1 else torch.rand(8, k).double()
+    y = torch.arange(8) % max(k, 2)
+    with torch.inference_mode():
+        soft_confusion(p, y)
+    leaf = p.clone().requires_grad_(True)
+    sum(t.sum() for t in soft_confusion(leaf, y)).backward()
+    assert torch.isfinite(leaf.grad).all()
