@@ -103,24 +103,18 @@ def _sum_exp_closed(z, y, binary, reduction="none"):
     """Sum-exp terms :math:`e^{ce} - 1` in closed form, not capped, or their mean.
 
     ``e^u`` with one logit (``u = (1 - 2y) z``, ``ce = softplus(u)``), and
-    ``sum_{k != y} e^{z_k - z_y}`` with ``K`` logits (no softmax; the true
-    class's ``e^0`` is left out rather than subtracted, which would cancel when
-    the fit is good), whose mean over a non-empty batch is one sum over all
-    entries, over ``n``. A term is at most :data:`_SUM_EXP_BOUND` exactly when
-    its ``ce`` is at most the cap; past it the callers take the capped form.
+    ``sum_k e^{z_k - z_y} - 1`` per row with ``K`` logits (no softmax; exact to
+    the rounding of ``1 + term``, as the paper's formula and the log-softmax
+    route). A term is at most :data:`_SUM_EXP_BOUND` exactly when its ``ce`` is
+    at most the cap; past it the callers take the capped form.
     """
     if binary:
         terms = torch.exp(minus_margin(z, y))
-        return mean(terms) if reduction == "mean" else terms
-    true = y.unsqueeze(1)
-    # exp(-inf) = 0 for the true class, with gradient 0 (exp's backward uses
-    # its output); scattering into sub's output is safe, sub saves nothing.
-    diff = (z - z.gather(1, true)).scatter_(1, true, -math.inf)
-    powers = torch.exp(diff)
-    if reduction == "mean":
-        (inv_n,) = constants(z.dtype, z.device, 1.0 / z.shape[0])
-        return powers.sum() * inv_n
-    return powers.sum(dim=1)
+    else:
+        (one,) = constants(z.dtype, z.device, 1.0)
+        powers = torch.exp(z - z.gather(1, y.unsqueeze(1)))
+        terms = powers.sum(dim=1).sub_(one)  # sum saves nothing for backward
+    return mean(terms) if reduction == "mean" else terms
 
 
 def _comp_sum_terms(z, y, binary, tau):
