@@ -7,7 +7,6 @@ import sklearn
 from imblearn.pipeline import make_pipeline as make_imb_pipeline
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator, clone
-from sklearn.datasets import make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -20,18 +19,6 @@ from sklearn_losses.sampling import DatasetEquityReweighter, Reweighted
 
 def _rw(**params):
     return DatasetEquityReweighter(reducer="pca", random_state=0, **params)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return make_classification(
-        n_samples=200,
-        n_features=5,
-        n_informative=3,
-        n_redundant=0,
-        weights=[0.8],
-        random_state=0,
-    )
 
 
 class ConstantReweighter(BaseEstimator):
