@@ -15,6 +15,19 @@ def binary_data():
 
 
 @pytest.fixture(scope="session")
+def imbalanced_data():
+    """200 rows, 5 features, 80 % class 0. Do not modify in place."""
+    return make_classification(
+        n_samples=200,
+        n_features=5,
+        n_informative=3,
+        n_redundant=0,
+        weights=[0.8],
+        random_state=0,
+    )
+
+
+@pytest.fixture(scope="session")
 def multiclass_data():
     """240 rows, 6 features, three classes {0, 1, 2}. Do not modify in place."""
     return make_classification(

@@ -30,8 +30,8 @@ class SpyClassifier(LossClassifier):
         return super().fit(X, y, sample_weight=sample_weight, **fit_params)
 
 
-def test_weights_multiplied_into_user_weights(data):
-    X, y = data
+def test_weights_multiplied_into_user_weights(imbalanced_data):
+    X, y = imbalanced_data
     user = np.random.RandomState(0).uniform(0.5, 2.0, size=len(y))
     clf = Reweighted(LogisticRegression(), _rw()).fit(X, y, sample_weight=user)
     w = clf.reweighter_.weights_
@@ -44,8 +44,8 @@ def test_weights_multiplied_into_user_weights(data):
     assert_allclose(clf.sample_weight_, clf.reweighter_.weights_)
 
 
-def test_default_reweighter_and_no_mutation(data):
-    X, y = data
+def test_default_reweighter_and_no_mutation(imbalanced_data):
+    X, y = imbalanced_data
     rw = _rw()
     est = LogisticRegression()
     clf = Reweighted(est, rw).fit(X, y)
@@ -58,8 +58,8 @@ def test_default_reweighter_and_no_mutation(data):
     assert isinstance(clf.reweighter_, DatasetEquityReweighter)
 
 
-def test_delegation_and_tags(data):
-    X, y = data
+def test_delegation_and_tags(imbalanced_data):
+    X, y = imbalanced_data
     clf = Reweighted(LogisticRegression(), _rw()).fit(X, y)
     assert is_classifier(clf)
     assert_array_equal(clf.classes_, [0, 1])
@@ -85,8 +85,8 @@ def test_delegation_and_tags(data):
     ],
     ids=["logreg", "hgb", "loss_classifier"],
 )
-def test_pipeline_and_grid_search(data, estimator):
-    X, y = data
+def test_pipeline_and_grid_search(imbalanced_data, estimator):
+    X, y = imbalanced_data
     pipe = make_pipeline(StandardScaler(), Reweighted(estimator, _rw()))
     assert pipe.fit(X, y).predict(X).shape == (len(y),)
     assert pipe.predict_proba(X).shape == (len(y), 2)
@@ -99,8 +99,8 @@ def test_pipeline_and_grid_search(data, estimator):
     assert step.reweighter_.gamma == grid.best_params_["reweighted__reweighter__gamma"]
 
 
-def test_pipeline_routes_user_weights(data):
-    X, y = data
+def test_pipeline_routes_user_weights(imbalanced_data):
+    X, y = imbalanced_data
     user = np.linspace(0.5, 1.5, len(y))
     pipe = make_pipeline(Reweighted(LogisticRegression(), _rw()))
     pipe.fit(X, y, reweighted__sample_weight=user)
@@ -108,8 +108,8 @@ def test_pipeline_routes_user_weights(data):
     assert_allclose(step.sample_weight_, step.reweighter_.weights_ * user)
 
 
-def test_metadata_routing(data):
-    X, y = data
+def test_metadata_routing(imbalanced_data):
+    X, y = imbalanced_data
     user = np.linspace(0.5, 1.5, len(y))
     with sklearn.config_context(enable_metadata_routing=True):
         step = Reweighted(LogisticRegression(), _rw()).set_fit_request(
@@ -121,8 +121,8 @@ def test_metadata_routing(data):
     assert_allclose(fitted.sample_weight_, fitted.reweighter_.weights_ * user)
 
 
-def test_generalized_focal_gets_likelihood(data):
-    X, y = data
+def test_generalized_focal_gets_likelihood(imbalanced_data):
+    X, y = imbalanced_data
     est = SpyClassifier(
         loss="generalized_focal", max_epochs=2, hidden_layer_sizes=(8,), random_state=0
     )
@@ -145,21 +145,21 @@ def test_generalized_focal_gets_likelihood(data):
     assert grid.best_estimator_.sample_weight_ is None
 
 
-def test_generalized_focal_rejects_user_likelihood(data):
-    X, y = data
+def test_generalized_focal_rejects_user_likelihood(imbalanced_data):
+    X, y = imbalanced_data
     est = LossClassifier(loss="generalized_focal", max_epochs=1)
     with pytest.raises(ValueError, match="likelihood"):
         Reweighted(est, _rw()).fit(X, y, likelihood=np.ones(len(y)))
 
 
-def test_estimator_without_sample_weight(data):
-    X, y = data
+def test_estimator_without_sample_weight(imbalanced_data):
+    X, y = imbalanced_data
     with pytest.raises(ValueError, match="sample_weight"):
         Reweighted(KNeighborsClassifier(), _rw()).fit(X, y)
 
 
-def test_bad_inputs(data):
-    X, y = data
+def test_bad_inputs(imbalanced_data):
+    X, y = imbalanced_data
     X_nan = X.copy()
     X_nan[0, 0] = np.nan
     with pytest.raises(ValueError, match="X"):

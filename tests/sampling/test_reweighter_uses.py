@@ -35,8 +35,8 @@ class ConstantReweighter(BaseEstimator):
 # -- (c) reweighter= on LossClassifier ----------------------------------------------
 
 
-def test_reweighter_param_equals_passing_its_weights(data):
-    X, y = data
+def test_reweighter_param_equals_passing_its_weights(imbalanced_data):
+    X, y = imbalanced_data
     common = {"max_epochs": 5, "random_state": 0}
     clf = LossClassifier(reweighter=_rw(), **common).fit(X, y)
     w = clf.reweighter_.weights_
@@ -45,8 +45,8 @@ def test_reweighter_param_equals_passing_its_weights(data):
     assert_array_equal(clf.predict_proba(X), direct.predict_proba(X))
 
 
-def test_reweighter_param_multiplies_user_and_class_weights(data):
-    X, y = data
+def test_reweighter_param_multiplies_user_and_class_weights(imbalanced_data):
+    X, y = imbalanced_data
     user = np.random.RandomState(0).uniform(0.5, 2.0, size=len(y))
     common = {"max_epochs": 5, "random_state": 0, "class_weight": "balanced"}
     clf = LossClassifier(reweighter=_rw(), **common).fit(X, y, sample_weight=user)
@@ -55,8 +55,8 @@ def test_reweighter_param_multiplies_user_and_class_weights(data):
     assert_allclose(clf.predict_proba(X), direct.predict_proba(X), rtol=1e-6)
 
 
-def test_reweighter_param_feeds_generalized_focal(data):
-    X, y = data
+def test_reweighter_param_feeds_generalized_focal(imbalanced_data):
+    X, y = imbalanced_data
     common = {"loss": "generalized_focal", "max_epochs": 5, "random_state": 0}
     clf = LossClassifier(reweighter=_rw(), **common).fit(X, y)
     direct = LossClassifier(**common).fit(X, y, likelihood=clf.reweighter_.likelihood_)
@@ -65,8 +65,8 @@ def test_reweighter_param_feeds_generalized_focal(data):
         LossClassifier(reweighter=_rw(), **common).fit(X, y, likelihood=np.ones(len(y)))
 
 
-def test_reweighter_params_searchable_and_cloned(data):
-    X, y = data
+def test_reweighter_params_searchable_and_cloned(imbalanced_data):
+    X, y = imbalanced_data
     clf = LossClassifier(reweighter=_rw(), reweighter__gamma=2.0, max_epochs=2)
     params = clf.get_params()
     assert params["reweighter__gamma"] == 2.0
@@ -83,8 +83,8 @@ def test_reweighter_params_searchable_and_cloned(data):
     assert_allclose(fitted.fit(X, y).reweighter_.weights_, 1.0)
 
 
-def test_reweighter_param_bad_inputs(data):
-    X, y = data
+def test_reweighter_param_bad_inputs(imbalanced_data):
+    X, y = imbalanced_data
     with pytest.raises(ValueError, match="sum to zero"):
         LossClassifier(reweighter=ConstantReweighter(0.0), max_epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="reweighter must be None or an estimator"):
@@ -105,8 +105,8 @@ def test_reweighter_param_bad_inputs(data):
         Reweighted(LogisticRegression(), ConstantReweighter(0.0)).fit(X, y)
 
 
-def test_refit_without_reweighter_drops_the_fitted_one(data):
-    X, y = data
+def test_refit_without_reweighter_drops_the_fitted_one(imbalanced_data):
+    X, y = imbalanced_data
     clf = LossClassifier(reweighter=_rw(), max_epochs=1).fit(X, y)
     assert hasattr(clf, "reweighter_")
     clf.set_params(reweighter=None).fit(X, y)
@@ -124,8 +124,8 @@ def test_refit_without_reweighter_drops_the_fitted_one(data):
         LossClassifier(max_epochs=2, random_state=0),
     ],
 )
-def test_reweighted_in_pipeline_and_cross_validation(data, estimator):
-    X, y = data
+def test_reweighted_in_pipeline_and_cross_validation(imbalanced_data, estimator):
+    X, y = imbalanced_data
     pipe = make_pipeline(StandardScaler(), Reweighted(estimator, _rw()))
     scores = cross_val_score(pipe, X, y, cv=2, error_score="raise")
     assert np.all(np.isfinite(scores))
@@ -134,8 +134,8 @@ def test_reweighted_in_pipeline_and_cross_validation(data, estimator):
 # -- (a) the sampler -----------------------------------------------------------------
 
 
-def test_sampler_strategies(data):
-    X, y = data
+def test_sampler_strategies(imbalanced_data):
+    X, y = imbalanced_data
     counts = np.bincount(y)
     _, y_all = _rw().fit_resample(X, y)
     assert len(y_all) == len(y)
@@ -171,8 +171,8 @@ def test_sampler_draws_in_proportion_to_weight_times_user_weight():
         )
 
 
-def test_sampler_user_weights_routed_in_imblearn_pipeline(data):
-    X, y = data
+def test_sampler_user_weights_routed_in_imblearn_pipeline(imbalanced_data):
+    X, y = imbalanced_data
     user = np.r_[np.zeros(100), np.ones(100)]
     with sklearn.config_context(enable_metadata_routing=True):
         pipe = make_imb_pipeline(
@@ -184,8 +184,8 @@ def test_sampler_user_weights_routed_in_imblearn_pipeline(data):
     assert pipe[1].sample_indices_.min() >= 100
 
 
-def test_sampler_in_imblearn_pipeline_with_loss_classifier_grid(data):
-    X, y = data
+def test_sampler_in_imblearn_pipeline_with_loss_classifier_grid(imbalanced_data):
+    X, y = imbalanced_data
     pipe = make_imb_pipeline(
         StandardScaler(), _rw(), LossClassifier(max_epochs=2, random_state=0)
     )
@@ -215,14 +215,14 @@ def test_sampler_in_imblearn_pipeline_with_loss_classifier_grid(data):
         (lambda y: [1, 2], "must return a dict"),
     ],
 )
-def test_sampler_bad_strategy(data, strategy, match):
-    X, y = data
+def test_sampler_bad_strategy(imbalanced_data, strategy, match):
+    X, y = imbalanced_data
     with pytest.raises(ValueError, match=match):
         _rw(sampling_strategy=strategy).fit_resample(X, y)
 
 
-def test_sampler_bad_inputs(data):
-    X, y = data
+def test_sampler_bad_inputs(imbalanced_data):
+    X, y = imbalanced_data
     with pytest.raises(ValueError, match="[Ss]ample weights must contain"):
         _rw().fit_resample(X, y, sample_weight=np.zeros(len(y)))
     with pytest.raises(ValueError, match="Class 1"):
