@@ -1,20 +1,95 @@
 """Plumbing shared by the benchmark scripts: run metadata, job loop, output files.
 
 The scripts (``bench_anyloss.py``, ``bench_label_noise.py``,
-``bench_overfitting.py``) import it from their own folder, as they do
-``_data``. Each builds its own jobs, progress text and markdown report; this
-module only holds what is identical between them.
+``bench_overfitting.py``, ``bench_reweighting.py``, ...) import it from their
+own folder, as they do ``_data``. Each builds its own jobs, progress text and
+markdown report; this module only holds what is identical between them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import platform
 import time
+import warnings
 from pathlib import Path
 
+import numpy as np
 from joblib import Parallel
+
+_WARMED_UP = set()
+
+
+@contextlib.contextmanager
+def worker(warm_up=None, *args):
+    """The setting of one timed job in a joblib worker.
+
+    One torch, BLAS and OpenMP thread, ``UserWarning`` silenced, and, the first
+    time in this process, ``warm_up(*args)`` (untimed fits on tiny data, so
+    that the first timed fit does not pay for imports and torch's first-call
+    setup).
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if warm_up is not None and warm_up not in _WARMED_UP:
+            warm_up(*args)
+            _WARMED_UP.add(warm_up)
+        yield
+
+
+def tiny_binary():
+    """64 rows x 3 features, 48 of class 0 and 16 of class 1, for warm-up fits."""
+    X = np.random.RandomState(0).normal(size=(64, 3))
+    y = np.r_[np.zeros(48, dtype=int), np.ones(16, dtype=int)]
+    return X, y
+
+
+def binary_scores(y_test, pred, proba):
+    """Test-fold scores of a binary classifier (class 1 positive): F1, balanced
+    accuracy, PR-AUC, ROC-AUC and the predicted and actual positive rates."""
+    from sklearn.metrics import (
+        average_precision_score,
+        balanced_accuracy_score,
+        f1_score,
+        roc_auc_score,
+    )
+
+    return {
+        "f1": float(f1_score(y_test, pred, pos_label=1, zero_division=0.0)),
+        "bacc": float(balanced_accuracy_score(y_test, pred)),
+        "pr_auc": float(average_precision_score(y_test, proba)),
+        "roc_auc": float(roc_auc_score(y_test, proba)),
+        "predicted_positive_rate": float(np.mean(pred == 1)),
+        "test_positive_rate": float(np.mean(y_test == 1)),
+    }
+
+
+def describe_fold(width):
+    """The progress line of a :func:`binary_scores` row (model column
+    ``width`` wide)."""
+    return lambda row: (
+        f"{row['dataset']:<14} s{row['seed']} "
+        f"f{row['fold']} {row['model']:<{width}} F1 {row['f1']:.3f} "
+        f"BAcc {row['bacc']:.3f} PR {row['pr_auc']:.3f} "
+        f"{row['fit_time']:6.1f} s"
+    )
+
+
+def mean_cell(mean, spread, digits=3, bold=False):
+    """``mean ± spread`` for a markdown table (no spread when it is NaN)."""
+    text = f"{mean:.{digits}f}"
+    if bold:
+        text = f"**{text}**"
+    if not math.isnan(spread):
+        text += f" ± {spread:.{digits}f}"
+    return text
 
 
 def environment(args, n_jobs_total):

@@ -69,17 +69,12 @@ import argparse
 import math
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 from joblib import delayed
 from sklearn.metrics import (
-    average_precision_score,
-    balanced_accuracy_score,
-    f1_score,
     recall_score,
-    roc_auc_score,
 )
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -172,18 +167,11 @@ def build_model(name, seed, epochs):
     raise ValueError(f"unknown model {name!r}")
 
 
-_WARMED_UP = []
-
-
 def _warm_up(epochs):
-    """Fit each kind of model once on tiny data, so that the first timed fit of
-    a worker does not pay for imports and torch's first-call setup."""
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(64, 3))
-    y = np.r_[np.zeros(48, dtype=int), np.ones(16, dtype=int)]
+    """Fit each kind of model once on tiny data (see ``_runner.worker``)."""
+    X, y = _runner.tiny_binary()
     for name in ("AnyLoss-F1", "CE", *([LGBM] if lightgbm_available() else [])):
         build_model(name, 0, 1).fit(X, y)
-    _WARMED_UP.append(True)
 
 
 def run_job(task, seed, fold, model, X, y, train, test, epochs):
@@ -197,14 +185,7 @@ def run_job(task, seed, fold, model, X, y, train, test, epochs):
     row : dict
         The job's keys, the test metrics, the fit time and a few diagnostics.
     """
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        if not _WARMED_UP:
-            _warm_up(epochs)
+    with _runner.worker(_warm_up, epochs):
         pipe = Pipeline(
             [
                 ("prep", make_preprocessor(X)),
@@ -225,14 +206,9 @@ def run_job(task, seed, fold, model, X, y, train, test, epochs):
         "seed": seed,
         "fold": fold,
         "model": model,
-        "f1": float(f1_score(y_test, pred, pos_label=1, zero_division=0.0)),
-        "bacc": float(balanced_accuracy_score(y_test, pred)),
+        **_runner.binary_scores(y_test, pred, proba),
         "gmean": float(math.sqrt(tpr * tnr)),
-        "pr_auc": float(average_precision_score(y_test, proba)),
-        "roc_auc": float(roc_auc_score(y_test, proba)),
         "fit_time": float(fit_time),
-        "predicted_positive_rate": float(np.mean(pred == 1)),
-        "test_positive_rate": float(np.mean(y_test == 1)),
         "n_train": len(train),
         "n_epochs": int(getattr(pipe[-1], "n_iter_", 0) or 0),
     }
@@ -301,13 +277,7 @@ def aggregate(rows, datasets, models, metric):
 def _cell(entry, digits=3, bold=False):
     if entry is None:
         return "–"
-    mean, std, _, _ = entry
-    text = f"{mean:.{digits}f}"
-    if bold:
-        text = f"**{text}**"
-    if not math.isnan(std):
-        text += f" ± {std:.{digits}f}"
-    return text
+    return _runner.mean_cell(entry[0], entry[1], digits, bold)
 
 
 def format_metric_table(table, datasets, models, metric):
@@ -546,12 +516,7 @@ def main(argv=None):
         args,
         info,
         plan,
-        describe=lambda row: (
-            f"{row['dataset']:<14} s{row['seed']} "
-            f"f{row['fold']} {row['model']:<13} F1 {row['f1']:.3f} "
-            f"BAcc {row['bacc']:.3f} PR {row['pr_auc']:.3f} "
-            f"{row['fit_time']:6.1f} s"
-        ),
+        describe=_runner.describe_fold(13),
         write=lambda rows, info, out: write_outputs(
             rows, info, args.datasets, models, out
         ),

@@ -184,27 +184,16 @@ def build_model(loss_name, seed, epochs):
     )
 
 
-_WARMED_UP = []
-
-
 def _warm_up():
-    rng = np.random.RandomState(0)
-    X, y = rng.normal(size=(60, 4)), np.arange(60) % 3
+    """Fit each loss once on tiny data (see ``_runner.worker``)."""
+    X, y = np.random.RandomState(0).normal(size=(60, 4)), np.arange(60) % 3
     for name in LOSSES:
         build_model(name, 0, 1).fit(X, y)
-    _WARMED_UP.append(True)
 
 
 def run_job(dataset, rate, fold, loss_name, X, y, y_noisy, train, test, seed, epochs):
     """Fit on the noisy training fold, score on the clean test fold."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        if not _WARMED_UP:
-            _warm_up()
+    with _runner.worker(_warm_up):
         model = build_model(loss_name, seed, epochs)
         start = time.perf_counter()
         error = None

@@ -83,7 +83,6 @@ import argparse
 import math
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -192,28 +191,16 @@ def _rows(X, idx):
     return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
 
 
-_WARMED_UP = []
-
-
 def _warm_up(optimizer):
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(64, 3))
-    y = np.r_[np.zeros(48, dtype=int), np.ones(16, dtype=int)]
+    """Fit each model once on tiny data (see ``_runner.worker``)."""
+    X, y = _runner.tiny_binary()
     for model in MODELS:
         build_model(model, 0, 1, optimizer).fit(X, y)
-    _WARMED_UP.append(True)
 
 
 def run_job(task, fold, model, X, y, train, test, seed, epochs, optimizer):
     """Fit on the training fold; score on both folds; return one row."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        if not _WARMED_UP:
-            _warm_up(optimizer)
+    with _runner.worker(_warm_up, optimizer):
         prep = _data.make_preprocessor(X)
         X_train = np.asarray(prep.fit_transform(_rows(X, train)), dtype=np.float32)
         X_test = np.asarray(prep.transform(_rows(X, test)), dtype=np.float32)

@@ -94,17 +94,10 @@ import argparse
 import math
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 from joblib import delayed
-from sklearn.metrics import (
-    average_precision_score,
-    balanced_accuracy_score,
-    f1_score,
-    roc_auc_score,
-)
 from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -209,15 +202,6 @@ def fit_model(name, model, Z, y, de, seed):
     return model.fit(Z, y)
 
 
-def _one_thread():
-    """Limit torch, BLAS and OpenMP to one thread; return the threadpool guard."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(1)
-    return threadpool_limits(limits=1)
-
-
 def de_job(task, seed, fold, X, y, train, reducer):
     """Fit DatasetEquity on the preprocessed training fold.
 
@@ -229,8 +213,7 @@ def de_job(task, seed, fold, X, y, train, reducer):
     """
     from sklearn_losses.sampling import DatasetEquityReweighter
 
-    with _one_thread(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    with _runner.worker():
         Z = make_preprocessor(X).fit_transform(take_rows(X, train))
         start = time.perf_counter()
         rw = DatasetEquityReweighter(reducer=reducer, random_state=seed).fit(Z)
@@ -254,19 +237,12 @@ def de_job(task, seed, fold, X, y, train, reducer):
     }
 
 
-_WARMED_UP = []
-
-
 def _warm_up():
-    """Fit each kind of model once on tiny data, so that the first timed fit of
-    a worker does not pay for imports and torch's first-call setup."""
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(64, 3))
-    y = np.r_[np.zeros(48, dtype=int), np.ones(16, dtype=int)]
+    """Fit each kind of model once on tiny data (see ``_runner.worker``)."""
+    X, y = _runner.tiny_binary()
     de = {"weights": np.ones(64), "likelihood": np.ones(64)}
     for name in ("GenFocal", "Dyn-linupper", "LR", "HGB"):
         fit_model(name, build_model(name, 0, 1), X, y, de, 0)
-    _WARMED_UP.append(True)
 
 
 def run_job(task, seed, fold, model, X, y, train, test, epochs, de):
@@ -277,10 +253,7 @@ def run_job(task, seed, fold, model, X, y, train, test, epochs, de):
     added to their fit time), else None. Runs with one thread; the first job
     of each worker process first warms it up (untimed).
     """
-    with _one_thread(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        if not _WARMED_UP:
-            _warm_up()
+    with _runner.worker(_warm_up):
         y_train, y_test = y[train], y[test]
         start = time.perf_counter()
         prep = make_preprocessor(X)
@@ -298,14 +271,9 @@ def run_job(task, seed, fold, model, X, y, train, test, epochs, de):
         "seed": seed,
         "fold": fold,
         "model": model,
-        "f1": float(f1_score(y_test, pred, pos_label=1, zero_division=0.0)),
-        "bacc": float(balanced_accuracy_score(y_test, pred)),
-        "pr_auc": float(average_precision_score(y_test, proba)),
-        "roc_auc": float(roc_auc_score(y_test, proba)),
+        **_runner.binary_scores(y_test, pred, proba),
         "fit_time": float(fit_time + de_time),
         "de_time": float(de_time),
-        "predicted_positive_rate": float(np.mean(pred == 1)),
-        "test_positive_rate": float(np.mean(y_test == 1)),
         "n_train": len(train),
     }
 
@@ -403,15 +371,7 @@ def compare(a, b):
 
 
 def _fmt(entry, digits, bold=False):
-    if entry is None:
-        return "–"
-    mean, spread = entry
-    text = f"{mean:.{digits}f}"
-    if bold:
-        text = f"**{text}**"
-    if not math.isnan(spread):
-        text += f" ± {spread:.{digits}f}"
-    return text
+    return "–" if entry is None else _runner.mean_cell(*entry, digits, bold)
 
 
 def _digits(metric):
@@ -743,12 +703,7 @@ def main(argv=None):
         args,
         info,
         plan,
-        describe=lambda row: (
-            f"{row['dataset']:<14} s{row['seed']} "
-            f"f{row['fold']} {row['model']:<16} F1 {row['f1']:.3f} "
-            f"BAcc {row['bacc']:.3f} PR {row['pr_auc']:.3f} "
-            f"{row['fit_time']:6.1f} s"
-        ),
+        describe=_runner.describe_fold(16),
         write=lambda rows, info, out: write_outputs(
             rows, de_rows, info, args.datasets, models, out
         ),
