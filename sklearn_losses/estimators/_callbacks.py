@@ -10,7 +10,9 @@ __all__ = ["EpochProgressBar"]
 class EpochProgressBar(Callback):
     """A progress bar over epochs (``verbose=1``), showing the epoch's losses.
 
-    One update per epoch, so it costs nothing in the training loop.
+    One update per epoch, so it costs nothing in the training loop. The bar's
+    last line (epochs run, time, the last epoch's losses) stays on stderr when
+    the fit ends, as a log line.
     """
 
     keys = ("train_loss", "valid_loss", "valid_score")
@@ -18,7 +20,7 @@ class EpochProgressBar(Callback):
     def on_train_begin(self, net, **kwargs):
         from tqdm.auto import tqdm
 
-        self.bar_ = tqdm(total=net.max_epochs, unit="epoch", leave=False)
+        self.bar_ = tqdm(total=net.max_epochs, unit="epoch", leave=True)
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
