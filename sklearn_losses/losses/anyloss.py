@@ -6,15 +6,13 @@ import numbers
 
 import torch
 
-from ..metrics._confusion import (
-    _IDENTITY,
-    SOFT_EPS,
+from ..metrics import (
     ConfusionMetric,
-    _linear_soft_counts,
     get_metric,
+    soft_confusion,
+    soft_confusion_matrix,
 )
 from ._base import _TRUSTED_TARGETS, BatchLoss, check_weights, split_logits
-from ._ops import constants
 from ._registry import register_loss
 
 __all__ = ["AnyLoss"]
@@ -43,20 +41,25 @@ class AnyLoss(BatchLoss):
     exactly 1 for ``L >= 34`` and confident false positives get no gradient) and
     returned in the input's dtype.
 
-    Multiclass (an extension, not in the paper): one-vs-rest soft counts with
-    :math:`a = \operatorname{softmax}(L\,p/2)` (the binary amplifier for two
-    classes, the one-hot argmax as :math:`L \to \infty`), averaged over classes
-    (``average="macro"``) or summed first (``"micro"``).
+    Multiclass (an extension, not in the paper): the soft ``(K, K)``
+    confusion matrix (:func:`~sklearn_losses.metrics.soft_confusion_matrix`)
+    of :math:`a = \operatorname{softmax}(L\,p/2)` (the binary amplifier for
+    two classes, the one-hot argmax as :math:`L \to \infty`). Accuracy,
+    balanced accuracy and MCC are evaluated on the whole matrix, as
+    scikit-learn defines them for many classes (``average`` does not apply);
+    the other metrics on each class's one-vs-rest counts, averaged over
+    classes (``average="macro"``) or with the counts summed first
+    (``"micro"``).
 
     Sample weights weight each sample's contribution to the soft counts, so
     integer weights equal repeated rows. The loss is a function of the whole
     batch: a batch without positives gives no signal through TP, so estimators
-    draw stratified batches for it, and each count is shifted by
-    :data:`~sklearn_losses.metrics.SOFT_EPS` so that no denominator is zero
-    (so the value depends on the weights' scale where the weighted counts are
-    as small as that shift). An empty batch, or one whose weights sum to zero,
-    gives 0 with a zero gradient (no training signal), as the per-sample
-    losses do.
+    draw stratified batches for it, and a count that is exactly zero (a class
+    absent from the batch) is replaced by
+    :data:`~sklearn_losses.metrics.SOFT_EPS` so that no denominator is zero;
+    every other count, and its gradient, is used as it is. An empty batch, or
+    one whose weights sum to zero, gives 0 with a zero gradient (no training
+    signal), as the per-sample losses do.
 
     Parameters
     ----------
@@ -68,7 +71,9 @@ class AnyLoss(BatchLoss):
     L : float, default=73.0
         Amplifier steepness (the paper's value; try 10 to 73).
     average : {"macro", "micro"}, default="macro"
-        How one-vs-rest metrics are combined for more than two classes.
+        How one-vs-rest metrics are combined for more than two classes (not
+        used by accuracy, balanced accuracy and MCC, which are defined on the
+        whole confusion matrix).
 
     Notes
     -----
@@ -134,40 +139,19 @@ class AnyLoss(BatchLoss):
             return (z.double().sum() * 0.0).to(input.dtype)
         L = float(self.L)
         if binary:
-            # L (p - 1/2) as one operation
             p = torch.sigmoid(z.double())
-            (minus_half,) = constants(p.dtype, p.device, -0.5 * L)
-            a = torch.sigmoid(torch.add(minus_half, p, alpha=L))
+            value = metric.soft(*soft_confusion(p, y, L=L, sample_weight=w))
+        elif self.average == "micro" and metric.matrix_fn is None:
+            tp, fp, fn, tn = soft_confusion(
+                torch.softmax(z.double(), dim=1), y, L=L, sample_weight=w
+            )
+            value = metric.soft(tp.sum(), fp.sum(), fn.sum(), tn.sum())
         else:
-            # Class-major (K, n): a softmax over the first dimension of a
-            # contiguous tensor is much faster than one over a short last one.
-            zt = z.t().to(torch.float64, memory_format=torch.contiguous_format)
-            (half_l,) = constants(zt.dtype, zt.device, 0.5 * L)
-            a = torch.softmax(torch.softmax(zt, dim=0) * half_l, dim=0)
-        # A metric overriding ConfusionMetric.soft gets the unshifted counts.
-        own_soft = type(metric).soft is ConfusionMetric.soft
-        ratio = metric._ratio if own_soft else None
-        if ratio is None:
-            rows = _IDENTITY
-        elif metric.higher_is_better:  # 1 - u.C / v.C = (v - u).C / v.C
-            rows = (tuple(vi - ui for ui, vi in zip(*ratio)), ratio[1])
-        else:
-            rows = ratio
-        eps = SOFT_EPS if own_soft else 0.0
-        if binary or self.average != "micro":
-            counts = _linear_soft_counts(a, y, w, rows, eps)
-        else:  # summed over the classes, with the shift added once
-            counts = _linear_soft_counts(a, y, w, rows, eps / a.shape[0]).sum(0)
-        parts = counts.unbind(-1)
-        if ratio is not None:
-            loss = parts[0] / parts[1]
-            if loss.ndim:
-                loss = loss.mean()
-        else:
-            value = metric.fn(*parts) if own_soft else metric.soft(*parts)
-            if value.ndim:
-                value = value.mean()
-            loss = 1.0 - value if metric.higher_is_better else value
+            p = torch.softmax(z.double(), dim=1)
+            value = metric.soft_matrix(
+                soft_confusion_matrix(p, y, L=L, sample_weight=w)
+            )
+        loss = 1.0 - value if metric.higher_is_better else value
         if w is not None and trusted:
             # The check above without a device sync: weights summing to zero
             # give 0 with a zero gradient.

@@ -23,6 +23,7 @@ from ._confusion import (
     list_metrics,
     make_confusion_metric,
     soft_confusion,
+    soft_confusion_matrix,
 )
 
 # Class-style aliases, as in ``from sklearn_losses.metrics import F1, GMean``.
@@ -62,4 +63,5 @@ __all__ = [
     "list_metrics",
     "make_confusion_metric",
     "soft_confusion",
+    "soft_confusion_matrix",
 ]

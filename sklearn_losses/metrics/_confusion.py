@@ -6,12 +6,18 @@ From one definition, a :class:`ConfusionMetric` gives
   ``sklearn.metrics`` with the same ``sample_weight``, ``pos_label``, ``average``
   and ``zero_division``;
 - the soft metric on differentiable counts (:meth:`ConfusionMetric.soft`), the
-  counts of AnyLoss's amplified probabilities (:func:`soft_confusion`);
-- the loss ``1 - soft metric`` (:meth:`ConfusionMetric.loss`);
+  counts of AnyLoss's amplified probabilities (:func:`soft_confusion`), which
+  :class:`~sklearn_losses.losses.AnyLoss` trains on (``1 - soft metric``);
 - a scorer for ``GridSearchCV`` (:meth:`ConfusionMetric.scorer`).
 
+Accuracy, balanced accuracy and MCC are multiclass metrics in scikit-learn
+(trace over total, mean recall per class, Gorodkin's :math:`R_K`): they are
+also defined on the whole confusion matrix (``matrix_fn``), which their exact
+form uses for any number of classes and their soft form for more than two.
+
 The defining function uses only ``+ - * /`` and ``**`` (or ``sqrt`` through
-``** 0.5``), so the same code runs on numpy floats and on torch tensors.
+``** 0.5``) or torch functions: the exact form evaluates it on float64 torch
+scalars, the soft form on the autograd graph.
 """
 
 from __future__ import annotations
@@ -32,11 +38,12 @@ __all__ = [
     "get_metric",
     "list_metrics",
     "soft_confusion",
+    "soft_confusion_matrix",
     "SOFT_EPS",
 ]
 
-#: Added to each soft count so that no denominator of a metric is exactly zero
-#: (a batch without positives, say). Negligible against counts of whole samples.
+#: Replaces a soft count that is exactly zero (a class absent from the batch),
+#: so that no denominator of a metric is zero. Other counts are used as they are.
 SOFT_EPS = 1e-9
 
 _AVERAGES = ("binary", "micro", "macro", "weighted", None)
@@ -48,70 +55,104 @@ class ConfusionMetric:
     Parameters
     ----------
     fn : callable
-        ``fn(tp, fp, fn, tn) -> value``, written with arithmetic operators only,
-        so that it works on numpy floats (exact form) and torch tensors (soft).
-    name : str
-        Short name, e.g. ``"f1"``.
+        ``fn(tp, fp, fn, tn) -> value``, written with arithmetic operators or
+        torch functions, so that it runs on torch tensors (checked here: a
+        function that calls numpy or ``math`` is refused, since it would not
+        train).
+    name : str, default=None
+        Short name, e.g. ``"f1"``; by default ``fn.__name__`` (required for a
+        lambda).
     higher_is_better : bool, default=True
         Whether larger values are better (the loss is then ``1 - metric``;
         otherwise the loss is the metric itself).
     undefined : {"zero_division"} or float, default="zero_division"
         What the exact metric is when ``fn`` divides by zero: the
         ``zero_division`` argument of :meth:`score` (as precision, recall,
-        F-beta and Jaccard in scikit-learn), or a fixed value (0.0 for MCC, as
-        ``sklearn.metrics.matthews_corrcoef``).
-    exact : callable, default=None
-        Optional ``exact(tp, fp, fn, tn, zero_division) -> float`` overriding
-        the exact form where scikit-learn's edge cases differ from ``fn``
-        (balanced accuracy averages only the classes present in ``y_true``).
+        F-beta and Jaccard in scikit-learn), or a fixed value.
+    matrix_fn : callable, default=None
+        ``matrix_fn(C) -> value`` on the ``(K, K)`` confusion matrix (rows: true
+        class, columns: predicted) for a metric that scikit-learn defines on
+        the whole matrix (accuracy, balanced accuracy, MCC). It must agree with
+        ``fn`` for two classes. The exact metric then uses it for any labels
+        (``pos_label`` and ``average`` do not apply), and AnyLoss uses it on
+        the soft matrix (:func:`soft_confusion_matrix`) for more than two
+        classes.
 
     Examples
     --------
     >>> from sklearn_losses.metrics import make_confusion_metric
-    >>> informedness = make_confusion_metric(
-    ...     lambda tp, fp, fn, tn: tp / (tp + fn) + tn / (tn + fp) - 1,
-    ...     name="informedness",
-    ... )
-    >>> informedness.score([0, 1, 1, 0], [0, 1, 0, 0])
+    >>> def informedness(tp, fp, fn, tn):
+    ...     return tp / (tp + fn) + tn / (tn + fp) - 1
+    >>> metric = make_confusion_metric(informedness)
+    >>> metric
+    ConfusionMetric('informedness')
+    >>> metric.score([0, 1, 1, 0], [0, 1, 0, 0])
     0.5
     """
 
-    # ``(u, v)`` for the built-in metrics that are a ratio of two linear forms
-    # of the counts, ``u . C / v . C`` with ``C = (tp, fp, fn, tn)``: AnyLoss
-    # then evaluates the same function with fewer operations. None otherwise.
-    _ratio = None
-
     def __init__(
-        self, fn, name, *, higher_is_better=True, undefined="zero_division", exact=None
+        self,
+        fn,
+        name=None,
+        *,
+        higher_is_better=True,
+        undefined="zero_division",
+        matrix_fn=None,
     ):
         if not callable(fn):
             raise TypeError(f"fn must be callable fn(tp, fp, fn, tn); got {fn!r}.")
+        if name is None:
+            name = getattr(fn, "__name__", None)
+            if name is None or name == "<lambda>":
+                raise ValueError(
+                    "name is required when fn has no name of its own (a lambda or "
+                    "a callable object); pass name='...'."
+                )
         if not isinstance(name, str) or not name:
             raise ValueError(f"name must be a non-empty string; got {name!r}.")
         if undefined != "zero_division" and not isinstance(undefined, numbers.Real):
             raise ValueError(
                 f"undefined must be 'zero_division' or a number; got {undefined!r}."
             )
+        if matrix_fn is not None and not callable(matrix_fn):
+            raise TypeError(f"matrix_fn must be None or callable; got {matrix_fn!r}.")
+        _check_runs_on_tensors(fn, name)
         self.fn = fn
         self.name = name
         self.higher_is_better = bool(higher_is_better)
         self.undefined = undefined
-        self.exact = exact
+        self.matrix_fn = matrix_fn
 
     def __repr__(self):
         return f"ConfusionMetric({self.name!r})"
 
     # -- exact ------------------------------------------------------------------
     def from_counts(self, tp, fp, fn, tn, *, zero_division="warn"):
-        """The exact metric from (weighted) confusion counts."""
+        """The exact metric from (weighted) binary confusion counts."""
         _check_zero_division(zero_division)
-        tp, fp, fn, tn = (np.float64(v) for v in (tp, fp, fn, tn))
-        if self.exact is not None:
-            return float(self.exact(tp, fp, fn, tn, zero_division))
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            value = np.float64(self.fn(tp, fp, fn, tn))
+        if self.matrix_fn is not None:
+            return self.from_matrix([[tn, fp], [fn, tp]])
+        counts = (torch.tensor(float(v), dtype=torch.float64) for v in (tp, fp, fn, tn))
+        return self._finite_or_undefined(self.fn(*counts), zero_division)
+
+    def from_matrix(self, matrix, *, zero_division="warn"):
+        """The exact metric from a (weighted) ``(K, K)`` confusion matrix (rows:
+        true class, columns: predicted); for a metric without ``matrix_fn``,
+        defined for two classes only (class 1 positive)."""
+        C = torch.as_tensor(np.asarray(matrix, dtype=np.float64))
+        if self.matrix_fn is None:
+            if C.shape != (2, 2):
+                raise ValueError(
+                    f"{self.name} is a binary metric: from_matrix needs a 2 x 2 "
+                    f"matrix; got shape {tuple(C.shape)}. Use score(..., average=...)."
+                )
+            return self.from_counts(C[1, 1], C[0, 1], C[1, 0], C[0, 0])
+        return self._finite_or_undefined(self.matrix_fn(C), zero_division)
+
+    def _finite_or_undefined(self, value, zero_division):
+        value = float(value)
         if np.isfinite(value):
-            return float(value)
+            return value
         if self.undefined != "zero_division":
             return float(self.undefined)
         if zero_division == "warn":
@@ -119,7 +160,7 @@ class ConfusionMetric:
                 f"{self.name} is ill-defined (a division by zero) and is set to 0.0. "
                 "Use zero_division to control this behavior.",
                 UndefinedMetricWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             return 0.0
         return float(zero_division)
@@ -144,13 +185,17 @@ class ConfusionMetric:
         sample_weight : array-like of shape (n_samples,), default=None
             Each sample counts with its weight in the confusion counts.
         pos_label : int, float, bool or str, default=1
-            The positive class for ``average="binary"``.
+            The positive class for ``average="binary"``. Not used by a metric of
+            the whole matrix (accuracy, balanced accuracy, MCC).
         average : {"binary", "micro", "macro", "weighted"} or None, default="binary"
             ``"binary"``: the counts of ``pos_label``. Otherwise one-vs-rest
             counts per class, summed (micro), averaged (macro), averaged with
-            support weights (weighted), or returned per class (None).
+            support weights (weighted), or returned per class (None). Not used
+            by a metric of the whole matrix.
         labels : array-like, default=None
-            Classes to include when ``average != "binary"``.
+            Classes to include when ``average != "binary"`` (for a metric of
+            the whole matrix: the rows and columns of the matrix, by default
+            every label of ``y_true`` and ``y_pred``).
         zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
             The value when the metric divides by zero ("warn": 0.0 and a warning).
 
@@ -182,6 +227,10 @@ class ConfusionMetric:
                 f"of type {sorted(kinds)}."
             )
         present = unique_labels(y_true, y_pred)
+        if self.matrix_fn is not None:
+            labels = present if labels is None else np.asarray(labels)
+            matrix = _confusion_matrix(y_true, y_pred, labels, sample_weight)
+            return self.from_matrix(matrix, zero_division=zero_division)
         if average == "binary":
             if len(present) > 2:
                 raise ValueError(
@@ -215,33 +264,104 @@ class ConfusionMetric:
 
     __call__ = score
 
+    def _score_matrix(
+        self, y_true, y_pred, *, sample_weight=None, labels=None, zero_division="warn"
+    ):
+        return self.score(
+            y_true,
+            y_pred,
+            sample_weight=sample_weight,
+            labels=labels,
+            zero_division=zero_division,
+        )
+
     # -- soft -----------------------------------------------------------------
     def soft(self, tp, fp, fn, tn):
-        """The metric on soft (differentiable) counts, each shifted by
-        :data:`SOFT_EPS` so that no denominator is zero."""
-        eps = SOFT_EPS
-        return self.fn(tp + eps, fp + eps, fn + eps, tn + eps)
+        """The metric on soft (differentiable) counts; a count that is exactly
+        zero is replaced by :data:`SOFT_EPS`, so that no denominator is zero
+        (the others, and so their gradients, are used as they are)."""
+        return self.fn(*(_nonzero(c) for c in (tp, fp, fn, tn)))
+
+    def soft_matrix(self, matrix):
+        """The metric on a soft ``(K, K)`` confusion matrix: ``matrix_fn`` for a
+        metric of the whole matrix, else the macro average over classes of the
+        one-vs-rest :meth:`soft` metric."""
+        if self.matrix_fn is not None:
+            return self.matrix_fn(matrix)
+        tp = matrix.diagonal()
+        pos, pred = matrix.sum(1), matrix.sum(0)
+        fn, fp = pos - tp, pred - tp
+        return self.soft(tp, fp, fn, pos.sum() - pos - fp).mean()
 
     # -- derived objects --------------------------------------------------------
-    def loss(self, **params):
-        """The AnyLoss module that trains on this metric (``1 - soft metric``)."""
-        from ..losses.anyloss import AnyLoss
-
-        return AnyLoss(metric=self, **params)
-
     def scorer(self, **kwargs):
         """A scikit-learn scorer (``make_scorer`` on :meth:`score`, from ``predict``).
 
         ``kwargs`` (``pos_label``, ``average``, ``zero_division``) go to
-        :meth:`score`. Weighted scoring under metadata routing:
-        ``scorer.set_score_request(sample_weight=True)``.
+        :meth:`score` (a metric of the whole matrix ignores ``pos_label`` and
+        ``average``, so its scorer works with any labels). Weighted scoring
+        under metadata routing: ``scorer.set_score_request(sample_weight=True)``.
         """
+        score = self.score
+        if self.matrix_fn is not None:
+            # No positive class or average: the score function must not offer
+            # scikit-learn a pos_label to check against the labels.
+            kwargs = {
+                k: v for k, v in kwargs.items() if k not in ("pos_label", "average")
+            }
+            score = self._score_matrix
         return make_scorer(
-            self.score,
+            score,
             response_method="predict",
             greater_is_better=self.higher_is_better,
             **kwargs,
         )
+
+
+def _nonzero(count):
+    """``count``, or :data:`SOFT_EPS` where it is exactly zero."""
+    if isinstance(count, torch.Tensor):
+        return count.masked_fill(count == 0, SOFT_EPS)
+    return count if count != 0 else SOFT_EPS
+
+
+def _check_runs_on_tensors(fn, name):
+    """Refuse at construction a metric function that would fail in training."""
+    counts = [
+        torch.tensor(v, dtype=torch.float64, requires_grad=True)
+        for v in (3.0, 1.0, 2.0, 4.0)
+    ]
+    hint = (
+        f"metric {name!r}: fn must run on torch tensors (AnyLoss trains on it), "
+        "so write it with arithmetic operators (+ - * / and ** 0.5 for a square "
+        "root) or torch functions, not numpy or math"
+    )
+    try:
+        value = fn(*counts)
+    except Exception as exc:
+        raise ValueError(
+            f"{hint}; on tensors it raised {type(exc).__name__}: {exc}"
+        ) from exc
+    if not (isinstance(value, torch.Tensor) and value.requires_grad):
+        raise ValueError(
+            f"{hint}; on tensors it returned {type(value).__name__} without a gradient."
+        )
+
+
+def _check_weights(sample_weight, n):
+    try:
+        w = (
+            np.ones(n)
+            if sample_weight is None
+            else np.asarray(sample_weight, dtype=np.float64)
+        )
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"sample_weight must be numeric; {exc}.") from None
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},); got {w.shape}.")
+    if not np.all(np.isfinite(w) & (w >= 0)):
+        raise ValueError("sample_weight must be finite and >= 0 (no NaN).")
+    return w
 
 
 def _ovr_counts(y_true, y_pred, labels, sample_weight):
@@ -250,24 +370,20 @@ def _ovr_counts(y_true, y_pred, labels, sample_weight):
     (Computing TN as ``total - tp - fp - fn`` leaves float residues of ~1e-16
     with fractional weights, which would hide a zero denominator.)
     """
-    try:
-        w = (
-            np.ones(len(y_true))
-            if sample_weight is None
-            else np.asarray(sample_weight, dtype=np.float64)
-        )
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"sample_weight must be numeric; {exc}.") from None
-    if w.shape != (len(y_true),):
-        raise ValueError(
-            f"sample_weight must have shape ({len(y_true)},); got {w.shape}."
-        )
-    if not np.all(np.isfinite(w) & (w >= 0)):
-        raise ValueError("sample_weight must be finite and >= 0 (no NaN).")
+    w = _check_weights(sample_weight, len(y_true))
     labels = np.asarray(labels)
     t = y_true[:, None] == labels[None, :]
     p = y_pred[:, None] == labels[None, :]
     return w @ (t & p), w @ (~t & p), w @ (t & ~p), w @ (~t & ~p)
+
+
+def _confusion_matrix(y_true, y_pred, labels, sample_weight):
+    """The weighted ``(K, K)`` confusion matrix over ``labels`` (rows: true)."""
+    w = _check_weights(sample_weight, len(y_true))
+    labels = np.asarray(labels)
+    t = y_true[:, None] == labels[None, :]
+    p = y_pred[:, None] == labels[None, :]
+    return (t * w[:, None]).T @ p
 
 
 def _nanaverage(values, weights=None):
@@ -292,13 +408,16 @@ def _check_zero_division(value):
         )
 
 
-def make_confusion_metric(fn, name, *, higher_is_better=True):
+def make_confusion_metric(fn, name=None, *, higher_is_better=True):
     """Turn ``fn(tp, fp, fn, tn)`` into a :class:`ConfusionMetric`.
 
-    The exact form, the soft form, the AnyLoss loss and a scorer all follow.
-    Write ``fn`` with arithmetic operators only (``x ** 0.5`` for a square
-    root). For a model that must be pickled (``n_jobs`` with the loky backend
-    uses cloudpickle, so lambdas work there), define ``fn`` at module level.
+    The exact form, the soft form (which
+    :class:`~sklearn_losses.losses.AnyLoss` trains on) and a scorer all
+    follow. Write ``fn`` with arithmetic operators (``x ** 0.5`` for a square
+    root) or torch functions; one that calls numpy or ``math`` is refused here,
+    as it could not train. ``name`` defaults to ``fn.__name__``. For a model
+    that must be pickled (``n_jobs`` with the loky backend uses cloudpickle, so
+    lambdas work there), define ``fn`` at module level.
 
     Examples
     --------
@@ -309,6 +428,14 @@ def make_confusion_metric(fn, name, *, higher_is_better=True):
     0.5
     """
     return ConfusionMetric(fn, name, higher_is_better=higher_is_better)
+
+
+def _amplified(probability, L):
+    """AnyLoss's amplifier: ``sigmoid(L (p - 1/2))`` of the probability of class
+    1 (shape ``(n,)``), or ``softmax(L p / 2)`` over ``K`` classes (``(n, K)``)."""
+    if probability.ndim == 1:
+        return torch.sigmoid(L * (probability - 0.5))
+    return torch.softmax(0.5 * L * probability, dim=1)
 
 
 def soft_confusion(probability, target, *, L=73.0, sample_weight=None):
@@ -344,97 +471,65 @@ def soft_confusion(probability, target, *, L=73.0, sample_weight=None):
     -------
     tp, fp, fn, tn : torch.Tensor
     """
-    w = None if sample_weight is None else sample_weight.to(probability.dtype)
-    if probability.ndim == 1:
-        a = torch.sigmoid(L * (probability - 0.5))
-        return tuple(_linear_soft_counts(a, target, w, _IDENTITY, 0.0).unbind(0))
-    # Class-major (K, n) layout: a softmax over the first dimension of a
-    # contiguous tensor is much faster than one over a short last dimension.
-    pt = probability.t().contiguous()
-    a = torch.softmax(0.5 * L * pt, dim=0)
-    return tuple(_linear_soft_counts(a, target, w, _IDENTITY, 0.0).unbind(1))
-
-
-# Sample i, with weight w_i and t_i = 1 if it is of the class (0 otherwise),
-# adds w_i (Q0 + D t_i) a_i + w_i (0, 0, t_i, 1 - t_i) to (TP, FP, FN, TN), so
-# the counts are Q0 PRED + D TP + (0, 0, POS, TOTAL - POS) with PRED = sum w a,
-# TP = sum w t a, POS = sum w t and TOTAL = sum w.
-_Q0 = (0.0, 1.0, 0.0, -1.0)
-_D = (1.0, -1.0, -1.0, 1.0)
-_IDENTITY = ((1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0))
-_IDENTITY += ((0.0, 0.0, 0.0, 1.0),)
-_COEFFICIENTS = {}
-
-
-def _coefficients(rows, eps, dtype, device):
-    """Tensors of ``_linear_soft_counts`` for ``V = rows``, made once per dtype
-    and device: ``V Q0`` and ``V D`` (as columns and flat), ``eps V 1``,
-    ``V[:, 3]`` and ``V[:, 2] - V[:, 3]``."""
-    key = (rows, eps, dtype, device)
-    found = _COEFFICIENTS.get(key)
-    if found is None:
-        with torch.inference_mode(False):  # cached: usable outside it too
-            v = torch.tensor(rows, dtype=torch.float64)
-            p0 = v @ torch.tensor(_Q0, dtype=torch.float64)
-            pd = v @ torch.tensor(_D, dtype=torch.float64)
-            found = tuple(
-                t.to(dtype=dtype, device=device)
-                for t in (
-                    p0.unsqueeze(-1),
-                    pd.unsqueeze(-1),
-                    p0,
-                    pd,
-                    eps * v.sum(1),
-                    v[:, 3],
-                    v[:, 2] - v[:, 3],
-                )
-            )
-        _COEFFICIENTS[key] = found
-    return found
-
-
-def _linear_soft_counts(a, target, weight, rows, eps):
-    """Linear forms ``V (C + eps)`` of the soft counts ``C = (TP, FP, FN, TN)``.
-
-    ``a`` holds the amplified probabilities: shape ``(n,)`` (of class 1, with
-    ``target`` in ``{0, 1}``), or ``(K, n)`` class-major (the one-vs-rest
-    counts of each class, ``target`` in ``[0, K)``). ``weight`` is None or of
-    shape ``(n,)`` and ``a``'s dtype; ``rows`` is ``V``, a tuple of ``r``
-    4-tuples. Returns shape ``(r,)``, or ``(K, r)`` for class-major ``a``.
-
-    Binary counts take one matrix-vector product on the autograd path, whose
-    rows for TP and FP sum non-negative terms; multiclass ones take one sum per
-    class of ``a`` and of ``t a``.
-    """
-    p0c, pdc, p0, pd, base, vn, dv = _coefficients(rows, eps, a.dtype, a.device)
+    a = _amplified(probability, L)
+    w = _weights(sample_weight, probability)
     if a.ndim == 1:
-        m = torch.addcmul(p0c, pdc, target)  # (r, n): row j is V[j] . (Q0 + D t_i)
-        if weight is None:
-            pos = target.sum()
-            base = torch.add(base, vn, alpha=a.shape[0])
-        else:
-            m = m * weight
-            pos = target.to(a.dtype) @ weight
-            base = torch.addcmul(base, vn, weight.sum())
-        return torch.addmv(torch.addcmul(base, dv, pos), m, a)
-    t = torch.zeros_like(a).scatter_(0, target.unsqueeze(0), 1.0)
-    if weight is None:
-        pred = a.sum(1)
-        base = torch.add(base, vn, alpha=a.shape[1])
+        y = target.to(a.dtype)
+        tp, pos, pred = (w * y * a).sum(), (w * y).sum(), (w * a).sum()
     else:
-        t = t * weight
-        pred = torch.mv(a, weight)
-        base = torch.addcmul(base, vn, weight.sum())
-    tp = (t * a).sum(1)
-    shift = torch.addr(base, t.sum(1), dv)  # (K, r)
-    return torch.addr(torch.addr(shift, pred, p0), tp, pd)
+        matrix = _soft_matrix(a, target, w)
+        tp, pos, pred = matrix.diagonal(), matrix.sum(1), matrix.sum(0)
+    fn, fp = pos - tp, pred - tp
+    return tp, fp, fn, w.sum() - pos - fp
+
+
+def soft_confusion_matrix(probability, target, *, L=73.0, sample_weight=None):
+    """AnyLoss's differentiable ``(K, K)`` confusion matrix.
+
+    :math:`C_{jk} = \\sum_i w_i [y_i = j]\\, a_{ik}` (rows: true class, columns:
+    predicted) with the amplified probabilities :math:`a` of
+    :func:`soft_confusion`; binary ``probability`` of shape ``(n,)`` gives the
+    ``2 x 2`` matrix with :math:`a_{i1} = a_i`, :math:`a_{i0} = 1 - a_i`.
+
+    Parameters
+    ----------
+    probability : torch.Tensor of shape (n,) or (n, K)
+    target : torch.Tensor of shape (n,)
+    L : float, default=73.0
+    sample_weight : torch.Tensor of shape (n,), default=None
+
+    Returns
+    -------
+    torch.Tensor of shape (K, K)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_losses.metrics import soft_confusion_matrix
+    >>> p = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]], dtype=torch.float64)
+    >>> soft_confusion_matrix(p, torch.tensor([0, 1, 1]), L=200).round().tolist()
+    [[1.0, 0.0], [1.0, 1.0]]
+    """
+    a = _amplified(probability, L)
+    if a.ndim == 1:
+        a = torch.stack([1.0 - a, a], dim=1)
+    return _soft_matrix(a, target, _weights(sample_weight, probability))
+
+
+def _weights(sample_weight, probability):
+    if sample_weight is None:
+        return torch.ones(
+            probability.shape[0], dtype=probability.dtype, device=probability.device
+        )
+    return sample_weight.to(probability.dtype)
+
+
+def _soft_matrix(a, target, weight):
+    onehot = torch.nn.functional.one_hot(target, a.shape[1]).to(a.dtype)
+    return (onehot * weight[:, None]).t() @ a
 
 
 # -- the built-in metrics -------------------------------------------------------
-def _accuracy(tp, fp, fn, tn):
-    return (tp + tn) / (tp + fp + fn + tn)
-
-
 def _precision(tp, fp, fn, tn):
     return tp / (tp + fp)
 
@@ -462,22 +557,6 @@ def _gmean(tp, fp, fn, tn):
     return (tp / (tp + fn) * (tn / (tn + fp))) ** 0.5
 
 
-def _balanced_accuracy(tp, fp, fn, tn):
-    return 0.5 * (tp / (tp + fn) + tn / (tn + fp))
-
-
-def _balanced_accuracy_exact(tp, fp, fn, tn, zero_division):
-    # scikit-learn averages the recalls of the classes present in y_true.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pairs = ((tp / (tp + fn), tp + fn), (tn / (tn + fp), tn + fp))
-    recalls = [recall for recall, support in pairs if support]
-    return float(np.mean(recalls)) if recalls else 0.0
-
-
-def _mcc(tp, fp, fn, tn):
-    return (tp * tn - fp * fn) / ((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)) ** 0.5
-
-
 def _jaccard(tp, fp, fn, tn):
     return tp / (tp + fp + fn)
 
@@ -486,7 +565,42 @@ def _informedness(tp, fp, fn, tn):
     return tp / (tp + fn) + tn / (tn + fp) - 1
 
 
-ACCURACY = ConfusionMetric(_accuracy, "accuracy")
+# Accuracy, balanced accuracy and MCC: the binary form and the form on the
+# (K, K) matrix C (rows: true class), equal for K = 2.
+def _accuracy(tp, fp, fn, tn):
+    return (tp + tn) / (tp + fp + fn + tn)
+
+
+def _accuracy_matrix(C):
+    return C.diagonal().sum() / C.sum()
+
+
+def _balanced_accuracy(tp, fp, fn, tn):
+    return 0.5 * (tp / (tp + fn) + tn / (tn + fp))
+
+
+def _balanced_accuracy_matrix(C):
+    # The mean recall of the classes present in y_true (as scikit-learn).
+    support = C.sum(1)
+    present = support > 0
+    return (C.diagonal()[present] / support[present]).mean()
+
+
+def _mcc(tp, fp, fn, tn):
+    return (tp * tn - fp * fn) / ((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)) ** 0.5
+
+
+def _mcc_matrix(C):
+    # Gorodkin's R_K, as sklearn.metrics.matthews_corrcoef; 0 where a variance
+    # is zero (then the covariance is zero too), with a finite gradient.
+    t, p = C.sum(1), C.sum(0)
+    n = t.sum()
+    cov_tp = C.diagonal().sum() * n - (t * p).sum()
+    denominator = (n * n - (t * t).sum()) * (n * n - (p * p).sum())
+    return cov_tp / (denominator + (denominator == 0)) ** 0.5
+
+
+ACCURACY = ConfusionMetric(_accuracy, "accuracy", matrix_fn=_accuracy_matrix)
 PRECISION = ConfusionMetric(_precision, "precision")
 RECALL = ConfusionMetric(_recall, "recall")
 SPECIFICITY = ConfusionMetric(_specificity, "specificity")
@@ -495,22 +609,11 @@ F05 = ConfusionMetric(_FBeta(0.5), "f0.5")
 F2 = ConfusionMetric(_FBeta(2.0), "f2")
 GMEAN = ConfusionMetric(_gmean, "gmean")
 BALANCED_ACCURACY = ConfusionMetric(
-    _balanced_accuracy, "balanced_accuracy", exact=_balanced_accuracy_exact
+    _balanced_accuracy, "balanced_accuracy", matrix_fn=_balanced_accuracy_matrix
 )
-MCC = ConfusionMetric(_mcc, "mcc", undefined=0.0)
+MCC = ConfusionMetric(_mcc, "mcc", undefined=0.0, matrix_fn=_mcc_matrix)
 JACCARD = ConfusionMetric(_jaccard, "jaccard")
 INFORMEDNESS = ConfusionMetric(_informedness, "informedness")
-
-# (u, v) with fn(tp, fp, fn, tn) == u . (tp, fp, fn, tn) / v . (tp, fp, fn, tn)
-ACCURACY._ratio = ((1.0, 0.0, 0.0, 1.0), (1.0, 1.0, 1.0, 1.0))
-PRECISION._ratio = ((1.0, 0.0, 0.0, 0.0), (1.0, 1.0, 0.0, 0.0))
-RECALL._ratio = ((1.0, 0.0, 0.0, 0.0), (1.0, 0.0, 1.0, 0.0))
-SPECIFICITY._ratio = ((0.0, 0.0, 0.0, 1.0), (0.0, 1.0, 0.0, 1.0))
-for _metric in (F1, F05, F2):
-    _b2 = _metric.fn.beta**2
-    _metric._ratio = ((1.0 + _b2, 0.0, 0.0, 0.0), (1.0 + _b2, 1.0, _b2, 0.0))
-JACCARD._ratio = ((1.0, 0.0, 0.0, 0.0), (1.0, 1.0, 1.0, 0.0))
-del _metric, _b2
 
 _METRICS = {
     m.name: m

@@ -50,7 +50,7 @@ def _numpy_anyloss(z, y, metric, L):
     fn = float(np.sum(y)) - tp
     fp = float(np.sum(a)) - tp
     tn = len(y) - tp - fn - fp
-    tp, fp, fn, tn = (v + 1e-9 for v in (tp, fp, fn, tn))
+    tp, fp, fn, tn = (v if v != 0 else 1e-9 for v in (tp, fp, fn, tn))
     tpr, tnr = tp / (tp + fn), tn / (tn + fp)
     value = {
         "accuracy": (tp + tn) / (tp + fp + fn + tn),

@@ -9,6 +9,7 @@ and all-positive ``y_true``/``y_pred`` included, several label types and
 so the random cases are few but chosen to cover every regime.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -521,19 +522,28 @@ def test_soft_multiclass_macro_approaches_exact(name):
     assert np.all(np.diff(mean) < 0), mean
 
 
-def test_soft_adds_eps_to_every_count():
+def test_soft_replaces_only_zero_counts():
     seen = []
     metric = make_confusion_metric(
-        lambda tp, fp, fn, tn: seen.append((tp, fp, fn, tn)) or tp, "probe"
+        lambda tp, fp, fn, tn: seen.append((tp, fp, fn, tn)) or tp * 1.0, "probe"
     )
-    metric.soft(torch.tensor(1.0, dtype=F64), 2.0, 3.0, 4.0)
-    assert [float(v) - base for v, base in zip(seen[0], (1, 2, 3, 4))] == (
-        pytest.approx([SOFT_EPS] * 4, abs=1e-15)
-    )
+    seen.clear()  # the construction check called it once
+    metric.soft(torch.tensor(1e-12, dtype=F64), 2.0, torch.zeros((), dtype=F64), 0.0)
+    assert [float(v) for v in seen[0]] == [1e-12, 2.0, SOFT_EPS, SOFT_EPS]
     # No positives, no positive predictions: finite
     zero = torch.zeros((), dtype=F64)
     for metric in BUILTINS.values():
         assert torch.isfinite(metric.soft(zero, zero, zero, zero + 5))
+
+
+def test_gmean_gradient_of_a_confident_false_negative_is_not_damped():
+    """A shift of every count by SOFT_EPS would scale G-mean's gradient where TP
+    is ~0; only exact zeros are replaced, so the gradient is the formula's."""
+    tp = torch.tensor(1e-14, dtype=F64, requires_grad=True)
+    fp, fn, tn = (torch.tensor(v, dtype=F64) for v in (1.0, 1.0, 3.0))
+    GMEAN.soft(tp, fp, fn, tn).backward()
+    expected = 0.5 * (0.75 / (1e-14 * 1.0)) ** 0.5  # d sqrt(tp * tnr / pos)
+    assert float(tp.grad) == pytest.approx(expected, rel=1e-6)
 
 
 def test_soft_on_exact_counts_is_the_exact_metric():
@@ -547,20 +557,6 @@ def test_soft_on_exact_counts_is_the_exact_metric():
         assert metric.from_counts(tp, fp, fn, tn) == pytest.approx(exact, abs=1e-12)
         soft = metric.soft(*(torch.tensor(v, dtype=F64) for v in (tp, fp, fn, tn)))
         assert float(soft) == pytest.approx(exact, abs=1e-8)
-
-
-def test_ratio_coefficients_give_the_metric():
-    """Built-ins with ``_ratio = (u, v)`` are ``u . C / v . C`` (AnyLoss relies
-    on it); the others have none."""
-    rng = np.random.default_rng(0)
-    counts = rng.uniform(0.1, 50.0, size=(20, 4))
-    for name, metric in BUILTINS.items():
-        if metric._ratio is None:
-            assert name in ("gmean", "balanced_accuracy", "mcc", "informedness")
-            continue
-        u, v = (np.array(c) for c in metric._ratio)
-        for c in counts:
-            assert metric.fn(*c) == pytest.approx((u @ c) / (v @ c), rel=1e-14)
 
 
 # -- soft_confusion --------------------------------------------------------------
@@ -687,7 +683,7 @@ def test_make_confusion_metric_user_lambda():
     soft.backward()
     assert counts[0].grad is not None and float(counts[0].grad) > 0
     # loss: an AnyLoss on this metric
-    loss = metric.loss(L=10.0)
+    loss = AnyLoss(metric=metric, L=10.0)
     assert isinstance(loss, AnyLoss)
     assert loss.metric is metric and loss.L == 10.0
     z = torch.tensor([2.0, -1.0, 0.5, -3.0], dtype=F64)
@@ -713,7 +709,7 @@ def test_make_confusion_metric_lower_is_better():
     )
     assert error_rate.score([0, 1, 1, 0], [0, 1, 0, 0]) == 0.25
     z, y = torch.tensor([3.0, -3.0], dtype=F64), torch.tensor([1, 0])
-    loss = error_rate.loss(L=10.0)(z, y)
+    loss = AnyLoss(metric=error_rate, L=10.0)(z, y)
     # the loss is the soft metric itself, not 1 - metric
     expected = error_rate.soft(*soft_confusion(torch.sigmoid(z), y, L=10.0))
     torch.testing.assert_close(loss, expected)
@@ -813,17 +809,36 @@ def test_list_metrics_and_aliases():
     assert MCC.undefined == 0.0 and F1.undefined == "zero_division"
 
 
-@pytest.mark.parametrize("k", [1, 3])
-def test_cached_coefficients_made_in_inference_mode_still_train(k):
-    """The first call inside torch.inference_mode() must not cache inference
-    tensors that a later backward would have to save."""
-    from sklearn_losses.metrics._confusion import _COEFFICIENTS, soft_confusion
+def test_make_confusion_metric_name_defaults_to_the_function_name():
+    def fowlkes_mallows(tp, fp, fn, tn):
+        return tp / ((tp + fp) * (tp + fn)) ** 0.5
 
-    _COEFFICIENTS.clear()
-    p = torch.rand(8, dtype=torch.float64) if k == 1 else torch.rand(8, k).double()
-    y = torch.arange(8) % max(k, 2)
-    with torch.inference_mode():
-        soft_confusion(p, y)
-    leaf = p.clone().requires_grad_(True)
-    sum(t.sum() for t in soft_confusion(leaf, y)).backward()
-    assert torch.isfinite(leaf.grad).all()
+    assert make_confusion_metric(fowlkes_mallows).name == "fowlkes_mallows"
+    with pytest.raises(ValueError, match="name is required"):
+        make_confusion_metric(lambda tp, fp, fn, tn: tp / (tp + fp))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda tp, fp, fn, tn: np.sqrt(tp / (tp + fn)),
+        lambda tp, fp, fn, tn: math.sqrt(tp / (tp + fn)),
+        lambda tp, fp, fn, tn: float(tp / (tp + fp)),
+    ],
+    ids=["numpy", "math", "float"],
+)
+def test_make_confusion_metric_refuses_a_function_that_cannot_train(fn):
+    """Such a function scores but would fail (or not learn) in training: it is
+    refused when the metric is made, with what to use instead."""
+    with pytest.raises(ValueError, match="arithmetic operators .* or torch"):
+        make_confusion_metric(fn, "bad")
+
+
+def test_make_confusion_metric_accepts_torch_functions():
+    metric = make_confusion_metric(
+        lambda tp, fp, fn, tn: torch.sqrt(tp / (tp + fn)), "sqrt_recall"
+    )
+    assert metric.score([1, 1, 0], [1, 0, 0]) == pytest.approx(0.5**0.5)
+    z = torch.tensor([2.0, -1.0, 0.5], dtype=F64, requires_grad=True)
+    AnyLoss(metric=metric, L=10.0)(z, torch.tensor([1, 1, 0])).backward()
+    assert torch.isfinite(z.grad).all() and z.grad[1] < 0

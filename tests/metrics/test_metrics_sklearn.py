@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import torch
 from sklearn import metrics as skm
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import UndefinedMetricWarning
 
+from sklearn_losses.losses import AnyLoss
 from sklearn_losses.metrics import (
     ACCURACY,
     BALANCED_ACCURACY,
@@ -157,6 +159,106 @@ def test_multiclass_averages_equal_sklearn(name, average):
         np.testing.assert_allclose(metric.score(t, p, **kw), ref(t, p, **kw))
 
 
+# -- every built-in metric, binary, multiclass, string labels -------------------------
+def _label_cases():
+    rng = np.random.default_rng(0)
+    ints3 = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
+    names = np.array(["cat", "dog", "eel"])
+    yield "binary", rng.integers(0, 2, 80), rng.integers(0, 2, 80), 1
+    yield "binary_str", *(names[:2][v] for v in (ints3[0] % 2, ints3[1] % 2)), "dog"
+    yield "multiclass", *ints3, None
+    yield "multiclass_str", names[ints3[0]], names[ints3[1]], None
+    w = rng.uniform(0.1, 3.0, 200)
+    yield "multiclass_weighted", *ints3, w
+
+
+WHOLE_MATRIX = {
+    "accuracy": skm.accuracy_score,
+    "balanced_accuracy": skm.balanced_accuracy_score,
+    "mcc": skm.matthews_corrcoef,
+}
+
+
+def _ovr_reference(name, t, p, w, average):
+    """Per-class one-vs-rest values from sklearn, averaged (specificity: the
+    recall of "not this class"; imbalanced-learn's weighted specificity is not
+    the weighted count ratio, so it is not used here)."""
+    labels = np.unique(np.concatenate([t, p]))
+    kw = {"labels": labels, "sample_weight": w, "average": None}
+    sens = skm.recall_score(t, p, zero_division=0.0, **kw)
+    spec = np.array([skm.recall_score(t != c, p != c, sample_weight=w) for c in labels])
+    prec = skm.precision_score(t, p, zero_division=0.0, **kw)
+    per_class = {
+        "precision": prec,
+        "recall": sens,
+        "specificity": spec,
+        "f1": skm.f1_score(t, p, zero_division=0.0, **kw),
+        "f0.5": skm.fbeta_score(t, p, beta=0.5, zero_division=0.0, **kw),
+        "f2": skm.fbeta_score(t, p, beta=2.0, zero_division=0.0, **kw),
+        "jaccard": skm.jaccard_score(t, p, zero_division=0.0, **kw),
+        "gmean": np.sqrt(sens * spec),
+        "informedness": sens + spec - 1,
+    }[name]
+    if average is None:
+        return per_class
+    weights = None
+    if average == "weighted":
+        weights = np.array(
+            [np.sum((t == c) * (1.0 if w is None else w)) for c in labels]
+        )
+    return np.average(per_class, weights=weights)
+
+
+@pytest.mark.parametrize("name", list_metrics())
+def test_every_builtin_equals_sklearn_on_binary_multiclass_and_strings(name):
+    metric = get_metric(name)
+    for case, t, p, extra in _label_cases():
+        w = extra if case == "multiclass_weighted" else None
+        context = (name, case)
+        if name in WHOLE_MATRIX:
+            # no pos_label or average needed, whatever the labels
+            expected = WHOLE_MATRIX[name](t, p, sample_weight=w)
+            assert metric.score(t, p, sample_weight=w) == pytest.approx(
+                expected, abs=1e-12
+            ), context
+            for kw in ({"average": "micro"}, {"average": "macro"}, {"pos_label": 7}):
+                assert metric.score(t, p, sample_weight=w, **kw) == pytest.approx(
+                    expected, abs=1e-12
+                ), (context, kw)
+            # the scorer works with any labels (string labels gave NaN)
+            echo = _Echo().fit(p.reshape(-1, 1), t)
+            assert metric.scorer()(echo, p.reshape(-1, 1), t) == pytest.approx(
+                WHOLE_MATRIX[name](t, p), abs=1e-12
+            ), context
+        elif case.startswith("binary"):
+            pos = extra
+            got = metric.score(t, p, pos_label=pos, zero_division=0.0)
+            expected = _ovr_reference(name, t, p, None, None)
+            labels = np.unique(np.concatenate([t, p]))
+            index = int(np.flatnonzero(labels == pos)[0])
+            assert got == pytest.approx(expected[index], abs=1e-12), context
+        else:
+            for average in ("macro", "weighted", None):
+                got = metric.score(
+                    t, p, sample_weight=w, average=average, zero_division=0.0
+                )
+                expected = _ovr_reference(name, t, p, w, average)
+                np.testing.assert_allclose(
+                    got, expected, atol=1e-12, err_msg=str(context)
+                )
+
+
+class _Echo(ClassifierMixin, BaseEstimator):
+    """A fitted-looking classifier that predicts its input column."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.asarray(X).ravel()
+
+
 def test_bad_inputs():
     with pytest.raises(ValueError, match="average='binary'"):
         F1.score([0, 1, 2], [0, 1, 2])
@@ -191,7 +293,7 @@ def test_user_metric_gives_all_four_forms():
     assert informedness.score(t, p) == pytest.approx(2 / 3 + 1 / 2 - 1)
     counts = [torch.tensor(v, dtype=torch.float64) for v in (2.0, 1.0, 1.0, 1.0)]
     assert informedness.soft(*counts).item() == pytest.approx(2 / 3 + 1 / 2 - 1)
-    assert informedness.loss().metric is informedness
+    assert AnyLoss(metric=informedness).metric is informedness
     with pytest.raises(TypeError):
         make_confusion_metric(3, name="x")
     with pytest.raises(ValueError):
