@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
-from .._validation import check_random_state_param
+from .._validation import check_device, check_random_state_param
 from ..exceptions import DivergenceWarning, TrainingDivergedError
 from ..losses import check_loss_task, get_loss, get_loss_class
 from ..modules import ACTIVATIONS, MLP
@@ -213,13 +213,7 @@ class BaseLossEstimator(BaseEstimator):
                 f"optimizer must be one of {sorted(OPTIMIZERS)} or a subclass of "
                 f"torch.optim.Optimizer; got {self.optimizer!r}."
             )
-        try:
-            torch.empty(0, device=self.device)  # also refuses an absent device
-        except (RuntimeError, TypeError, ValueError, AssertionError) as exc:
-            raise ValueError(
-                f"device must be a torch device such as 'cpu' or 'cuda', available "
-                f"here; got {self.device!r} ({exc})."
-            ) from exc
+        check_device(self.device)
         if self.callbacks is not None and not (
             isinstance(self.callbacks, list | tuple)
             and all(_is_callback(item) for item in self.callbacks)

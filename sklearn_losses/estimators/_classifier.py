@@ -10,6 +10,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._validation import check_numeric_columns
 from ..losses import get_loss_class
 from ..sampling._dataset_equity import check_user_weights
 from ._base import BaseLossEstimator
@@ -253,6 +254,7 @@ default="auto"
         """
         self._validate_common_params()
         warm = self.warm_start and hasattr(self, "net_")
+        check_numeric_columns(X, type(self).__name__)
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=not warm)
         X = _as_float32(X)
         try:
@@ -362,6 +364,7 @@ default="auto"
     # -- outputs --------------------------------------------------------------
     def _outputs(self, X):
         check_is_fitted(self, "net_")
+        check_numeric_columns(X, type(self).__name__)
         X = _as_float32(
             validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
         )
