@@ -17,6 +17,7 @@ import numpy as np
 __all__ = [
     "COMPARE_EXTRA",
     "MAX_CATEGORIES",
+    "MAX_FLOAT_CLASSES",
     "binary_target",
     "make_preprocessor",
     "prepare_features",
@@ -34,6 +35,11 @@ MAX_CATEGORIES = 20
 _COMPRESSION = {".gz", ".bz2", ".zip", ".xz", ".zst", ".tar"}
 _KINDS = {".csv": "CSV", ".tsv": "TSV", ".tab": "TSV", ".parquet": "Parquet"}
 _KINDS[".pq"] = "Parquet"
+_SEPARATORS = (";", "\t", "|", ",")
+
+#: A float target with more distinct values than this, not all whole numbers,
+#: looks continuous (a regression target), not like class labels.
+MAX_FLOAT_CLASSES = 20
 
 
 def require(module):
@@ -58,7 +64,11 @@ def require(module):
 def read_table(path):
     """Read a CSV, TSV or Parquet file into a DataFrame, by its extension.
 
-    CSV and TSV may be compressed (``.csv.gz``, ``.tsv.zip``, ...).
+    CSV and TSV may be compressed (``.csv.gz``, ``.tsv.zip``, ...). A ``.csv``
+    is read with commas and a ``.tsv`` with tabs; when that gives a single
+    column whose name holds another separator (``;``, tab, ``|`` or ``,``), the
+    file is read again with the separator its header line holds most of, and
+    ``attrs["separator"]`` of the result names it.
 
     Parameters
     ----------
@@ -67,6 +77,7 @@ def read_table(path):
     Returns
     -------
     pandas.DataFrame
+        ``attrs["separator"]`` is set when the separator was detected.
 
     Raises
     ------
@@ -98,20 +109,43 @@ def read_table(path):
         raise ValueError(f"Cannot read {str(path)!r}: no such file.")
     if kind == "Parquet":
         require("pyarrow")
-    try:
-        if kind == "Parquet":
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, sep="," if kind == "CSV" else "\t")
-    except ImportError:
-        raise
-    except Exception as exc:  # the readers raise many types; one message for all
-        raise ValueError(
-            f"Cannot read {str(path)!r} as {kind}: {type(exc).__name__}: {exc}"
-        ) from exc
+
+    def read(sep=None):
+        try:
+            if kind == "Parquet":
+                return pd.read_parquet(path)
+            return pd.read_csv(path, sep=sep)
+        except ImportError:
+            raise
+        except Exception as exc:  # the readers raise many types; one message
+            what = kind if sep is None else f"{kind} separated by {sep!r}"
+            raise ValueError(
+                f"Cannot read {str(path)!r} as {what}: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    if kind == "Parquet":
+        frame = read()
+    else:
+        sep = "," if kind == "CSV" else "\t"
+        frame = read(sep)
+        other = _other_separator(frame.columns, sep)
+        if other is not None:
+            frame = read(other)
+            frame.attrs["separator"] = other
     if frame.shape[0] == 0:
         raise ValueError(f"{str(path)!r} holds no rows.")
     return frame
+
+
+def _other_separator(columns, sep):
+    """The separator a single column's name holds most of, other than ``sep``;
+    ``None`` when there are several columns or no such character."""
+    if len(columns) != 1:
+        return None
+    name = str(columns[0])
+    counts = {c: name.count(c) for c in _SEPARATORS if c != sep}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else None
 
 
 def split_target(frame, target):
@@ -136,8 +170,8 @@ def split_target(frame, target):
     Raises
     ------
     ValueError
-        When ``target`` is not a column (the message lists the columns) or no
-        feature column is left.
+        When ``target`` is not a column (the message lists the columns), all its
+        values are missing, or no feature column is left.
 
     Examples
     --------
@@ -157,6 +191,11 @@ def split_target(frame, target):
             f"Columns ({len(columns)}): {shown}."
         )
     missing = frame[target].isna().to_numpy()
+    if missing.all():
+        raise ValueError(
+            f"Target column {target!r} is empty: all its {len(missing)} values "
+            "are missing."
+        )
     kept = frame.loc[~missing]
     X = kept.drop(columns=target).reset_index(drop=True)
     if X.shape[1] == 0:
@@ -186,8 +225,10 @@ def binary_target(y, pos_label=None):
     Raises
     ------
     ValueError
-        For a target with one class, ``pos_label`` not a class, or ``pos_label``
-        with more than two classes.
+        For an empty target or one with missing values, a target that looks
+        continuous (floats, not whole numbers, with more than
+        :data:`MAX_FLOAT_CLASSES` distinct values), a target with one class,
+        ``pos_label`` not a class, or ``pos_label`` with more than two classes.
 
     Examples
     --------
@@ -200,9 +241,22 @@ def binary_target(y, pos_label=None):
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"The target must be one column; got shape {y.shape}.")
+    missing = require("pandas").isna(y)
+    if missing.all():
+        raise ValueError(
+            f"The target is empty: all its {len(y)} values are missing."
+            if len(y)
+            else "The target is empty (0 rows)."
+        )
+    if missing.any():
+        raise ValueError(
+            f"The target has {int(missing.sum())} missing values in {len(y)} rows; "
+            "leave those rows out (the command line does)."
+        )
     classes, counts = np.unique(y, return_counts=True)
+    _check_not_continuous(y, classes)
     if len(classes) < 2:
-        value = classes[0] if len(classes) else "none"
+        value = classes[0]
         raise ValueError(
             f"The target has a single class ({_plain(value)!r}, {len(y)} rows): "
             "there is nothing to compare; it needs rows of at least two classes."
@@ -225,6 +279,25 @@ def binary_target(y, pos_label=None):
             )
         positive = matches[0]
     return (y == positive).astype(np.int64), _plain(positive)
+
+
+def _check_not_continuous(y, classes):
+    """Refuse a float target that looks like a regression target."""
+    from sklearn.utils.multiclass import type_of_target
+
+    try:
+        kind = type_of_target(y)
+    except ValueError:  # labels of mixed types: not continuous
+        return
+    if kind != "continuous" or len(classes) <= MAX_FLOAT_CLASSES:
+        return
+    low, high = float(classes[0]), float(classes[-1])
+    raise ValueError(
+        f"The target looks continuous: float values, {len(classes)} distinct in "
+        f"{len(y)} rows, from {low:.4g} to {high:.4g}. compare compares "
+        "classification losses and needs class labels (a regression task is "
+        "planned): choose a column of class labels, or bin this one into classes."
+    )
 
 
 def _same_label(label, text):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from .losses import TASKS, list_losses
 
@@ -153,7 +154,9 @@ def main(argv=None):
 
 
 def _load(args):
-    """``(X, y, description)`` of the data the command compares on."""
+    """``(X, y, description, rows dropped, separator)`` of the data the command
+    compares on; the separator when it was detected (see ``read_table``), else
+    ``None``."""
     if args.data is None:
         if args.target is not None:
             raise ValueError("--target needs a data file (compare DATA --target COL).")
@@ -161,7 +164,7 @@ def _load(args):
 
         X, y = load_imbalanced_breast_cancer(return_X_y=True, as_frame=True)
         y = ["malignant" if v else "benign" for v in y]
-        return X, y, "built-in imbalanced breast cancer (AnyLoss paper)", 0
+        return X, y, "built-in imbalanced breast cancer (AnyLoss paper)", 0, None
     if args.target is None:
         raise ValueError(
             f"--target is needed with a data file: the column of {args.data!r} "
@@ -169,17 +172,18 @@ def _load(args):
         )
     from ._tables import read_table, split_target
 
-    X, y, dropped = split_target(read_table(args.data), args.target)
-    return X, y, args.data, dropped
+    frame = read_table(args.data)
+    X, y, dropped = split_target(frame, args.target)
+    return X, y, args.data, dropped, frame.attrs.get("separator")
 
 
 def _compare(args):
     from ._tables import binary_target, prepare_features
-    from .compare import compare_losses, format_table
+    from .compare import _run, _write_outputs, format_table
     from .estimators import LossClassifier
 
     start = time.perf_counter()
-    X, y, name, dropped = _load(args)
+    X, y, name, dropped, separator = _load(args)
     y_enc, positive = binary_target(y, args.pos_label)
     _, numeric, categorical = prepare_features(X)
     if positive is None:
@@ -187,14 +191,18 @@ def _compare(args):
     else:
         target = f"positive class {positive!r} ({y_enc.mean():.1%})"
     skipped = f", {dropped} rows without a target left out" if dropped else ""
+    if separator is not None:
+        name_shown = f"{name} (separator {separator!r}, detected)"
+    else:
+        name_shown = name
     print(
-        f"Data: {name}, {len(y_enc)} rows x {X.shape[1]} columns "
+        f"Data: {name_shown}, {len(y_enc)} rows x {X.shape[1]} columns "
         f"({len(numeric)} numeric, {len(categorical)} categorical){skipped}; "
         f"{target}; {args.cv}-fold stratified CV, {args.max_epochs} epochs per "
         f"network; backend {args.backend}.",
         flush=True,
     )
-    table = compare_losses(
+    table, oof, y_encoded = _run(
         X,
         y,
         args.losses,
@@ -210,15 +218,24 @@ def _compare(args):
         scheduler=args.scheduler,
         progress=args.progress,
         out=args.out,
+        out_name="--out",
         data_name=name,
     )
     print(format_table(table))
+    print(
+        "\nFit time: mean seconds per fit, after an untimed warm-up fit in each "
+        "worker process."
+    )
     if (table["grid_size"] > 1).any():
         print(
-            "\nBest params: the best grid point on these same folds (a slightly "
+            "Best params: the best grid point on these same folds (a slightly "
             "optimistic score for losses with a grid)."
         )
+    # The leaderboard is on screen before the files are written: a failure to
+    # write them does not lose it.
+    sys.stdout.flush()
     if args.out is not None:
+        _write_outputs(table, oof, y_encoded, Path(args.out))
         print(f"Wrote results.csv, results.json and results.png to {args.out}")
     print(f"\nTotal time: {time.perf_counter() - start:.1f} s")
     return 0

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -81,6 +82,7 @@ _DISPLAY = {
     "recall": "recall",
 }
 _REFERENCES = ("LogisticRegression(balanced)", "HistGradientBoosting")
+_OUTPUT_FILES = ("results.csv", "results.json", "results.png")
 
 
 def default_candidates(task="binary"):
@@ -289,13 +291,40 @@ def _scorers(scoring, multiclass):
 
 
 # -- one fit ----------------------------------------------------------------------
+#: Devices on which this process has run its warm-up fit (see ``_warm_up``).
+_WARMED_UP = set()
+
+
+def _warm_up(estimator):
+    """Fit a tiny network once per process and device before the first timed fit.
+
+    The first fit of a process pays for torch's one-time start-up (about a
+    second on a CPU, more for a GPU's first call); without this warm-up the
+    first candidate each worker runs would be charged for it. A warm-up that
+    fails is ignored: the timed fit then reports the error.
+    """
+    model = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    if not isinstance(model, LossClassifier) or model.device in _WARMED_UP:
+        return
+    _WARMED_UP.add(model.device)
+    X = np.random.RandomState(0).normal(size=(64, 3))
+    y = np.r_[np.zeros(48, dtype=np.int64), np.ones(16, dtype=np.int64)]
+    tiny = LossClassifier(
+        hidden_layer_sizes=(4,), max_epochs=2, device=model.device, random_state=0
+    )
+    with warnings.catch_warnings(), contextlib.suppress(Exception):
+        warnings.simplefilter("ignore")
+        tiny.fit(X, y)
+
+
 def _fit_and_score(key, estimator, X, y, train, test, scorers):
     """Fit on one training fold and score on its test fold, on one thread.
 
     One torch thread, one BLAS/OpenMP thread and no nested joblib parallelism per
     fit, restored afterwards: the fits run side by side (``n_jobs``) without
     oversubscribing the cores, and a fit gives the same numbers whichever
-    backend or worker runs it.
+    backend or worker runs it. The fit time leaves out the process's one-time
+    warm-up (:func:`_warm_up`).
     """
     import torch
     from threadpoolctl import threadpool_limits
@@ -307,6 +336,8 @@ def _fit_and_score(key, estimator, X, y, train, test, scorers):
         # Nested joblib calls (e.g. a ColumnTransformer's) run in this task, not
         # as tasks of their own on the outer backend.
         with threadpool_limits(limits=1), parallel_config(backend="sequential"):
+            _warm_up(estimator)
+            start = time.perf_counter()
             X_train, X_test = X.iloc[train], X.iloc[test]
             estimator.fit(X_train, y[train])
             fit_time = time.perf_counter() - start
@@ -464,7 +495,9 @@ def compare_losses(
         neural loss earns its keep on this table.
     estimator : LossClassifier, default=None
         Template whose other parameters (epochs, network, ...) every loss
-        shares; ``None``: ``LossClassifier()``.
+        shares; its ``loss`` and ``loss__*`` parameters are left out, as each
+        candidate sets its own (a warning says so when they are set).
+        ``None``: ``LossClassifier()``.
     random_state : int, default=0
         Seeds the folds, every network and the gradient boosting.
     n_jobs : int, default=None
@@ -484,7 +517,8 @@ def compare_losses(
         Folder to write ``results.csv``, ``results.json`` (rows, every grid
         point and the run's metadata) and ``results.png`` (the first metric per
         candidate with error bars; the precision-recall curves of the best three
-        from out-of-fold predictions, for a binary target).
+        from out-of-fold predictions, for a binary target). The folder is
+        created, and checked to be writable, before the first fit.
     data_name : None or str, default=None
         A name for the data, kept in the metadata.
 
@@ -494,7 +528,9 @@ def compare_losses(
         One row per candidate, best first by the first metric: ``loss`` (the
         spec or the reference model's name), ``kind`` (``"loss"`` or
         ``"reference"``), ``<metric>_mean`` and ``<metric>_std`` (over folds)
-        for each metric, ``fit_time`` (mean seconds per fit), ``best_params``
+        for each metric, ``fit_time`` (mean seconds per fit; each worker process
+        first runs an untimed warm-up fit, so that torch's one-time start-up is
+        charged to no candidate), ``best_params``
         (the grid point kept, a dict), ``grid_size`` and ``error`` (``None``, or
         why a candidate failed: its scores are then NaN). ``attrs["metadata"]``
         describes the run and ``attrs["grid"]`` holds every grid point's row.
@@ -502,9 +538,13 @@ def compare_losses(
     Raises
     ------
     ValueError
-        For an unknown loss or parameter (with suggestions), a single-class
-        target, a positive class not in the target, a class with fewer rows than
-        folds, or an unknown metric.
+        For an unknown loss or parameter (with suggestions), an empty target
+        or one with missing values, a target that looks continuous, a
+        single-class target, a positive class not in the target, a class with
+        fewer rows than folds, an unknown metric, or an ``out`` folder that
+        cannot be written.
+    TypeError
+        For an ``estimator`` that is not a :class:`~sklearn_losses.LossClassifier`.
 
     Examples
     --------
@@ -521,6 +561,53 @@ def compare_losses(
     >>> int(table.set_index("loss").loc["focal:gamma=1,2", "grid_size"])
     2
     """
+    table, oof, y_encoded = _run(
+        X,
+        y,
+        losses,
+        grid=grid,
+        scoring=scoring,
+        pos_label=pos_label,
+        cv=cv,
+        reference=reference,
+        estimator=estimator,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        backend=backend,
+        scheduler=scheduler,
+        progress=progress,
+        out=out,
+        data_name=data_name,
+    )
+    if out is not None:
+        _write_outputs(table, oof, y_encoded, Path(out))
+    return table
+
+
+def _run(
+    X,
+    y,
+    losses,
+    *,
+    grid,
+    scoring,
+    pos_label,
+    cv,
+    reference,
+    estimator,
+    random_state,
+    n_jobs,
+    backend,
+    scheduler,
+    progress,
+    out,
+    data_name,
+    out_name="out",
+):
+    """:func:`compare_losses` without writing ``out`` (it is checked, before any
+    fit; errors call it ``out_name``): ``(table, out-of-fold probabilities per
+    label, encoded target)``, for the command line to print the leaderboard
+    before it writes the files."""
     start = time.perf_counter()
     if backend not in ("loky", "dask"):
         raise ValueError(f"backend must be 'loky' or 'dask'; got {backend!r}.")
@@ -541,7 +628,7 @@ def compare_losses(
     metrics = list(scorers)
     folds = _folds(cv, y, random_state)
 
-    template = LossClassifier() if estimator is None else estimator
+    template = _template(estimator)
     grids = _grids(grid)
     if losses is None:
         specs = [
@@ -572,6 +659,10 @@ def compare_losses(
             pipe = _pipeline(preprocessor, model, {}, random_state)
             candidates.append((label, "reference", [({}, pipe)], []))
 
+    if out is not None:
+        # The last check before the fits: it creates the folder, so a bad
+        # argument found earlier leaves nothing behind.
+        _check_out(out, out_name)
     splits = list(folds.split(np.zeros((len(y), 1)), y))
     jobs = [
         delayed(_fit_and_score)((c, p, f), clone(est), X, y, train, test, scorers)
@@ -621,9 +712,62 @@ def compare_losses(
     }
     table.attrs["metadata"] = metadata
     table.attrs["grid"] = grid_rows
-    if out is not None:
-        _write_outputs(table, oof, y, Path(out))
-    return table
+    return table, oof, y
+
+
+def _check_out(out, name="out"):
+    """Create the folder ``out`` and check that the result files can be written
+    there, before any fit; a ``ValueError`` naming ``name`` if not."""
+    path = Path(out)
+    where = f"{name} {str(path)!r}"
+    if path.exists() and not path.is_dir():
+        raise ValueError(
+            f"{where} is a file; it must be a folder (results.csv, results.json "
+            "and results.png are written into it)."
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise ValueError(
+            f"Cannot write the results to {where}: {exc.strerror or exc}."
+        ) from exc
+    for file in _OUTPUT_FILES:
+        target = path / file
+        if target.is_dir() or (target.exists() and not os.access(target, os.W_OK)):
+            kind = "a folder" if target.is_dir() else "not writable"
+            raise ValueError(f"Cannot write {file} in {where}: it is {kind}.")
+    return path
+
+
+def _template(estimator):
+    """The estimator the candidates share: ``estimator`` without its loss.
+
+    Each candidate sets its own loss, so ``loss`` and ``loss__*`` of the
+    template are left out (with a warning when they would have changed
+    anything); its other parameters are shared.
+    """
+    if estimator is None:
+        return LossClassifier()
+    if not isinstance(estimator, LossClassifier):
+        raise TypeError(
+            "estimator must be a LossClassifier (the template of the networks); "
+            f"got {type(estimator).__name__}."
+        )
+    params = estimator.get_params(deep=False)
+    dropped = {k: v for k, v in params.items() if k == "loss" or k.startswith("loss__")}
+    default = LossClassifier().get_params(deep=False)["loss"]
+    if set(dropped) - {"loss"} or dropped.get("loss", default) != default:
+        shown = ", ".join(f"{k}={v!r}" for k, v in dropped.items())
+        warnings.warn(
+            f"The estimator's {shown} is not shared: each candidate sets its own "
+            "loss (ask for it in losses, e.g. 'focal:gamma=3').",
+            UserWarning,
+            stacklevel=4,
+        )
+    kept = {k: clone(v, safe=False) for k, v in params.items() if k not in dropped}
+    return type(estimator)(**kept)
 
 
 def _folds(cv, y, random_state):
@@ -832,7 +976,8 @@ def format_table(rows):
     Returns
     -------
     str
-        One line per candidate: metrics as mean ± std, fit time, best
+        One line per candidate: metrics as mean ± std, fit time (mean seconds
+        per fit, after an untimed warm-up fit per worker process), best
         parameters.
 
     Examples

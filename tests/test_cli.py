@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sklearn_losses import compare
+from sklearn_losses._tables import read_table
 from sklearn_losses.cli import main
 
 FAST = ["--cv", "2", "--max-epochs", "3", "--n-jobs", "1", "--no-progress"]
@@ -108,9 +110,11 @@ def test_compare_on_the_built_in_data(capsys):
     ("case", "args", "message"),
     [
         ("missing target", ["--target", "churn"], "Did you mean 'churned'?"),
-        ("missing target", ["--target", "nope"], "Columns (6): tenure, spend"),
+        ("missing target", ["--target", "nope"], "Columns (8): tenure, spend"),
         ("no target", [], "--target is needed"),
         ("single class", ["--target", "one_class"], "single class"),
+        ("all missing", ["--target", "empty"], "'empty' is empty: all its 160"),
+        ("continuous", ["--target", "level"], "looks continuous: float values"),
         ("positive class", ["--target", "churned", "--pos-label", "maybe"], "'maybe'"),
         ("unknown loss", ["--target", "churned", "--losses", "focl"], "'focal'"),
         ("unknown metric", ["--target", "churned", "--scoring", "f2"], "'f2'"),
@@ -118,7 +122,8 @@ def test_compare_on_the_built_in_data(capsys):
 )
 def test_bad_inputs(churn, tmp_path, capsys, case, args, message):
     path = tmp_path / "churn.csv"
-    churn.assign(one_class="x").to_csv(path, index=False)
+    level = np.random.RandomState(1).normal(size=len(churn))
+    churn.assign(one_class="x", empty=np.nan, level=level).to_csv(path, index=False)
     assert main(["compare", str(path), *args, *FAST]) == 2, case
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
@@ -145,3 +150,65 @@ def test_unreadable_files(tmp_path, capsys, name, content, message):
 def test_list_losses(capsys):
     assert main(["list-losses", "--task", "binary"]) == 0
     assert "focal" in capsys.readouterr().out.split()
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_a_csv_with_another_separator_is_read_with_it(churn, tmp_path, sep):
+    path = tmp_path / "churn.csv"
+    churn.to_csv(path, sep=sep, index=False)
+    frame = read_table(path)
+    assert list(frame.columns) == list(churn.columns)
+    assert frame.attrs["separator"] == sep
+    pd.testing.assert_series_equal(frame["spend"], churn["spend"])
+    comma = tmp_path / "churn.tsv"
+    churn.to_csv(comma, sep=",", index=False)
+    assert read_table(comma).attrs["separator"] == ","
+    churn.to_csv(path, index=False)
+    assert "separator" not in read_table(path).attrs
+
+
+def test_compare_says_which_separator_it_detected(churn, tmp_path, capsys):
+    path = tmp_path / "churn.csv"
+    churn.to_csv(path, sep=";", index=False)
+    argv = ["compare", str(path), "--target", "churned", "--losses", "focal"]
+    assert main(argv + ["--grid", "none", "--no-reference", *FAST]) == 0
+    stdout = capsys.readouterr().out
+    assert f"Data: {path} (separator ';', detected), 160 rows x 4 columns" in stdout
+    assert "| focal |" in stdout
+
+
+def _no_fit(*args, **kwargs):
+    raise AssertionError("a fit ran")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("taken", "error: --out {out!r} is a file; it must be a folder"),
+        ("taken/sub", "error: Cannot write the results to --out {out!r}:"),
+    ],
+)
+def test_an_unwritable_out_is_refused_before_any_fit(
+    churn_csv, tmp_path, capsys, monkeypatch, name, message
+):
+    (tmp_path / "taken").write_text("a file")
+    monkeypatch.setattr(compare, "_fit_and_score", _no_fit)
+    out = str(tmp_path / name)
+    argv = ["compare", str(churn_csv), "--target", "churned", "--out", out]
+    assert main(argv + ["--losses", "cross_entropy", *FAST]) == 2
+    assert capsys.readouterr().err.startswith(message.format(out=out))
+
+
+def test_the_leaderboard_is_printed_before_the_files_are_written(
+    churn_csv, tmp_path, capsys, monkeypatch
+):
+    def disk_full(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(compare, "_write_outputs", disk_full)
+    argv = ["compare", str(churn_csv), "--target", "churned", "--losses", "focal"]
+    argv += ["--grid", "none", "--no-reference", "--out", str(tmp_path / "out")]
+    assert main(argv + FAST) == 2
+    captured = capsys.readouterr()
+    assert "| focal |" in captured.out and "Fit time: mean seconds" in captured.out
+    assert captured.err == "error: No space left on device\n"

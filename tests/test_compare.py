@@ -2,12 +2,14 @@
 built-in data, and identical results on loky and Dask."""
 
 import sys
+import time
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from sklearn_losses import LossClassifier
+from sklearn_losses import LossClassifier, compare
 from sklearn_losses._tables import binary_target
 from sklearn_losses.compare import (
     DEFAULT_GRIDS,
@@ -244,3 +246,116 @@ def test_grid_argument_replaces_a_losses_default_grid(cancer):
     ).all()
     with pytest.raises(ValueError, match="Did you mean 'gamma'"):
         compare_losses(X, y, ["focal"], grid={"focal": {"gama": [1]}}, **kwargs)
+
+
+def _no_fit(*args, **kwargs):
+    raise AssertionError("a fit ran")
+
+
+@pytest.mark.parametrize(
+    ("make_out", "match"),
+    [
+        (lambda tmp: tmp / "taken", "is a file; it must be a folder"),
+        (lambda tmp: tmp / "taken" / "sub", "Cannot write the results to out"),
+        (lambda tmp: tmp / "folder", "Cannot write results.csv in out .*a folder"),
+    ],
+)
+def test_an_out_that_cannot_be_written_is_refused_before_any_fit(
+    binary_data, tmp_path, monkeypatch, make_out, match
+):
+    X, y = binary_data
+    (tmp_path / "taken").write_text("a file")
+    (tmp_path / "folder" / "results.csv").mkdir(parents=True)
+    monkeypatch.setattr(compare, "_fit_and_score", _no_fit)
+    with pytest.raises(ValueError, match=match):
+        compare_losses(X, y, ["cross_entropy"], cv=2, out=make_out(tmp_path))
+
+
+def test_the_out_folder_is_created_before_the_first_fit(
+    binary_data, tmp_path, monkeypatch
+):
+    X, y = binary_data
+    out = tmp_path / "new" / "results"
+
+    def first_fit(*args, **kwargs):
+        assert out.is_dir()
+        raise KeyboardInterrupt  # stop the run at its first fit
+
+    monkeypatch.setattr(compare, "_fit_and_score", first_fit)
+    with pytest.raises(KeyboardInterrupt):
+        compare_losses(X, y, ["cross_entropy"], cv=2, out=out)
+
+
+def test_fit_time_leaves_out_the_one_time_start_up(binary_data, monkeypatch):
+    """The first network fit of a process pays for torch's start-up (faked here
+    with a sleep); the untimed warm-up fit takes it, once per process."""
+    X, y = binary_data
+    fits = []
+    fit = LossClassifier.fit
+
+    def first_fit_is_slow(self, *args, **kwargs):
+        fits.append(self)
+        if len(fits) == 1:
+            time.sleep(1.5)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(LossClassifier, "fit", first_fit_is_slow)
+    monkeypatch.setattr(compare, "_WARMED_UP", set(), raising=False)
+    kwargs = {"cv": 2, "grid": None, "reference": False, "estimator": FAST}
+    table = compare_losses(X, y, ["cross_entropy", "focal"], **kwargs)
+    assert table["fit_time"].max() < 0.6, table[["loss", "fit_time"]]
+    n_fits = table.attrs["metadata"]["n_fits"]
+    assert len(fits) == n_fits + 1  # the fits and one warm-up
+    fits.clear()
+    compare_losses(X, y, ["cross_entropy"], **kwargs)
+    assert len(fits) == 2  # this process is warm: no second warm-up
+
+
+def test_the_template_shares_only_its_non_loss_parameters(binary_data):
+    X, y = binary_data
+    template = LossClassifier(
+        max_epochs=3, hidden_layer_sizes=(8,), loss="focal", loss__gamma=3.0
+    )
+    with pytest.warns(UserWarning, match="loss='focal', loss__gamma=3.0 is not sh"):
+        table = compare_losses(
+            X,
+            y,
+            ["cross_entropy", "anyloss"],
+            grid=None,
+            reference=False,
+            cv=2,
+            estimator=template,
+        )
+    assert table["error"].isna().all() and table["f1_mean"].notna().all()
+    shared = table.attrs["metadata"]["estimator"]
+    assert shared["max_epochs"] == 3 and shared["hidden_layer_sizes"] == [8]
+    assert shared["loss"] == "cross_entropy" and "loss__gamma" not in shared
+    assert template.get_params()["loss__gamma"] == 3.0  # left as it was
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert compare._template(FAST).get_params() == FAST.get_params()
+    with pytest.raises(TypeError, match="estimator must be a LossClassifier"):
+        compare._template(pd.DataFrame())
+
+
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        (np.full(6, np.nan), "The target is empty: all its 6 values are missing"),
+        (np.array([], dtype=float), r"The target is empty \(0 rows\)"),
+        (np.array([0.0, 1.0, np.nan, 1.0]), "1 missing values in 4 rows"),
+        (
+            np.random.RandomState(0).normal(size=300),
+            "looks continuous: float values, 300 distinct in 300 rows.*class labels",
+        ),
+    ],
+)
+def test_target_messages_say_what_is_wrong(y, match):
+    with pytest.raises(ValueError, match=match):
+        binary_target(y)
+
+
+def test_float_class_labels_are_not_taken_for_a_continuous_target():
+    assert binary_target(np.array([0.5, 1.5, 0.5]))[1] == 1.5
+    whole = np.repeat(np.arange(30.0), 2)  # 30 classes, stored as floats
+    assert binary_target(whole)[1] is None
