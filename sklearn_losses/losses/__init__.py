@@ -20,6 +20,7 @@ from .dataset_equity import DEquityWeightedLoss, dequity_weights
 from .ensloss import EnsLoss
 from .focal import FocalLoss
 from .ldr import ALDRKLLoss, LDRKLLoss
+from .regression import HuberLoss, L1Loss, MSELoss, QuantileLoss
 from .zloss import ZLoss
 
 __all__ = [
@@ -35,8 +36,12 @@ __all__ = [
     "EnsLoss",
     "FocalLoss",
     "GCELoss",
+    "HuberLoss",
+    "L1Loss",
     "LDRKLLoss",
     "MAELoss",
+    "MSELoss",
+    "QuantileLoss",
     "SumExpLoss",
     "check_loss_task",
     "get_loss",

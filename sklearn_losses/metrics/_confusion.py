@@ -265,12 +265,21 @@ class ConfusionMetric:
     __call__ = score
 
     def _score_matrix(
-        self, y_true, y_pred, *, sample_weight=None, labels=None, zero_division="warn"
+        self,
+        y_true,
+        y_pred,
+        *,
+        sample_weight=None,
+        average="binary",
+        labels=None,
+        zero_division="warn",
     ):
+        """:meth:`score` without a ``pos_label`` (for the scorer)."""
         return self.score(
             y_true,
             y_pred,
             sample_weight=sample_weight,
+            average=average,
             labels=labels,
             zero_division=zero_division,
         )
@@ -304,11 +313,9 @@ class ConfusionMetric:
         """
         score = self.score
         if self.matrix_fn is not None:
-            # No positive class or average: the score function must not offer
+            # No positive class: the score function must not offer
             # scikit-learn a pos_label to check against the labels.
-            kwargs = {
-                k: v for k, v in kwargs.items() if k not in ("pos_label", "average")
-            }
+            kwargs = {k: v for k, v in kwargs.items() if k != "pos_label"}
             score = self._score_matrix
         return make_scorer(
             score,
