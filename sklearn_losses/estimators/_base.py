@@ -26,6 +26,7 @@ from skorch.callbacks import Callback, EarlyStopping, PrintLog
 from .._validation import check_device, check_random_state_param
 from ..exceptions import DivergenceWarning, TrainingDivergedError
 from ..losses import check_loss_task, get_loss, get_loss_class
+from ..losses._registry import _check_params
 from ..modules import ACTIVATIONS, MLP
 from ..sampling._dynamic import STRATEGIES, LossReweighting, check_reweightable
 from ..sampling._reweighted import apply_reweighter
@@ -237,7 +238,28 @@ class BaseLossEstimator(BaseEstimator):
 
     # -- building blocks ----------------------------------------------------
     def _build_loss(self, task):
-        loss = get_loss(self.loss, **self._prefixed_params("loss"))
+        """A fresh loss from ``loss`` and the ``loss__*`` parameters it takes.
+
+        A ``loss__*`` value of None is unset (the loss's default applies, or an
+        instance's own value). A name only other registered losses take (set
+        for another loss of a search) is dropped with a ``UserWarning``; a name
+        no loss takes raises ``ValueError``.
+        """
+        cls = get_loss_class(self.loss)
+        params = self._prefixed_params("loss")
+        foreign = _check_params(cls, params, others="return")
+        dropped = [k for k in foreign if params[k] is not None]
+        if dropped:
+            owners = sorted({o for k in dropped for o in foreign[k]})
+            warnings.warn(
+                f"{', '.join('loss__' + k for k in dropped)} ignored for this fit: "
+                f"not a parameter of loss {cls.name or cls.__name__!r} (but of "
+                f"{', '.join(map(repr, owners))}). Set it to None to unset it.",
+                UserWarning,
+                stacklevel=3,
+            )
+        params = {k: v for k, v in params.items() if v is not None and k not in foreign}
+        loss = get_loss(self.loss, **params)
         check_loss_task(loss, task)
         return loss
 

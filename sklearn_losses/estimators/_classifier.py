@@ -37,7 +37,9 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         The training loss; see :func:`~sklearn_losses.losses.list_losses`. Its
         parameters are set as ``loss__<param>=value`` (constructor,
         ``set_params`` or a grid). An instance is never modified: its parameters
-        are read and a fresh loss is built at each ``fit``.
+        are read and a fresh loss is built at each ``fit``. A ``loss__*`` that
+        only other registered losses take is ignored with a ``UserWarning`` (so
+        a search can switch losses); ``None`` unsets one.
     module : None, torch.nn.Module class, factory or instance, default=None
         ``None`` builds :class:`~sklearn_losses.modules.MLP`. A class or factory is
         called with ``module__*`` parameters, plus ``n_features_in`` and

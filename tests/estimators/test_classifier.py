@@ -161,7 +161,7 @@ def test_clone_with_loss_instance():
 
 
 # -- model selection ----------------------------------------------------------------
-def test_grid_product_over_losses_fails_clearly_on_gamma(binary_data):
+def test_grid_product_over_losses_ignores_gamma_for_cross_entropy(binary_data):
     X, y = binary_data
     pipe = make_pipeline(StandardScaler(), small(max_epochs=2))
     grid = {
@@ -169,8 +169,9 @@ def test_grid_product_over_losses_fails_clearly_on_gamma(binary_data):
         "lossclassifier__loss__gamma": [1.0, 2.0],
     }
     search = GridSearchCV(pipe, grid, cv=3, error_score="raise")
-    with pytest.raises(ValueError, match="gamma"):
+    with pytest.warns(UserWarning, match=r"loss__gamma ignored.*'cross_entropy'"):
         search.fit(X, y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
 def test_grid_search_with_loss_param_grid(binary_data):

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from scipy.stats import loguniform, uniform
 
 import sklearn_losses
 from sklearn_losses.losses import (
@@ -313,6 +314,92 @@ def test_loss_param_grid_bad_param(losses, bad):
 def test_loss_param_grid_unknown_loss():
     with pytest.raises(ValueError, match="Unknown loss"):
         loss_param_grid({"focl": {}})
+
+
+def test_loss_param_grid_passes_distributions_through():
+    gamma, lr = uniform(0, 3), loguniform(1e-4, 1e-1)
+    grid = loss_param_grid({"focal": {"gamma": gamma, "lr": lr}}, prefix="clf__")
+    assert grid == [{"clf__loss": ["focal"], "clf__loss__gamma": gamma, "clf__lr": lr}]
+    assert grid[0]["clf__loss__gamma"] is gamma
+
+
+def test_loss_param_grid_estimator_params_per_loss():
+    grid = loss_param_grid(
+        {
+            "cross_entropy": {"lr": 0.1, "hidden_layer_sizes": [(8,), (16, 16)]},
+            "focal": {
+                "gamma": [1],
+                "lr": [0.01],
+                "class_weight": {0: 1, 1: 3},
+                "module__bias": [False],
+                "optimizer__momentum": [0.9],
+            },
+        },
+        prefix="clf__",
+    )
+    assert grid == [
+        {
+            "clf__loss": ["cross_entropy"],
+            "clf__lr": [0.1],
+            "clf__hidden_layer_sizes": [(8,), (16, 16)],
+        },
+        {
+            "clf__loss": ["focal"],
+            "clf__loss__gamma": [1],
+            "clf__lr": [0.01],
+            "clf__class_weight": [{0: 1, 1: 3}],
+            "clf__module__bias": [False],
+            "clf__optimizer__momentum": [0.9],
+        },
+    ]
+
+
+def test_loss_param_grid_a_loss_param_wins_over_an_estimator_param():
+    grid = loss_param_grid({"ensloss": {"random_state": [0]}})
+    assert grid == [{"loss": ["ensloss"], "loss__random_state": [0]}]
+
+
+@pytest.mark.parametrize(
+    ("params", "pattern"),
+    [
+        (
+            {"foo": [1]},
+            r"'foo'.*'focal' \(alpha, gamma, reduction\).*LossClassifier.*lr",
+        ),
+        ({"l": [0.1]}, r"'l'.*Did you mean 'lr'"),
+        ({"loss": ["cross_entropy"]}, r"'loss'.*without the loss__ prefix"),
+        ({"loss__gamma": [1.0]}, r"'loss__gamma'.*without the loss__ prefix"),
+        ({"nope__x": [1]}, r"'nope__x'.*module__<name>"),
+    ],
+)
+def test_loss_param_grid_unknown_name_lists_both(params, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        loss_param_grid({"focal": params})
+
+
+def test_loss_param_grid_estimator_argument():
+    from sklearn_losses import LossClassifier
+
+    class WideClassifier(LossClassifier):
+        def __init__(self, loss="cross_entropy", *, width=8, **kwargs):
+            super().__init__(loss, **kwargs)
+            self.width = width
+
+    grid = loss_param_grid({"focal": {"width": [4]}}, estimator=WideClassifier())
+    assert grid == [{"loss": ["focal"], "width": [4]}]
+    with pytest.raises(ValueError, match="'width'"):
+        loss_param_grid({"focal": {"width": [4]}})
+    with pytest.raises(TypeError, match="estimator"):
+        loss_param_grid({"focal": {}}, estimator=dict)
+
+
+@pytest.mark.parametrize(
+    ("losses", "pattern"),
+    [([("focal", {})], "losses must be a dict"), ({"focal": [1.0]}, "'focal'")],
+)
+def test_loss_param_grid_bad_structure(losses, pattern):
+    with pytest.raises(TypeError, match=pattern):
+        loss_param_grid(losses)
 
 
 # -- register_loss ------------------------------------------------------------
