@@ -11,16 +11,32 @@ from .compare import compare_losses
 from .estimators import LossClassifier
 from .exceptions import DivergenceWarning, TrainingDivergedError
 from .losses import get_loss, list_losses, loss_param_grid
-from .sampling import DatasetEquityReweighter, LossReweighting, Reweighted
+from .sampling import (
+    BatchPlan,
+    ClassShareBatches,
+    DatasetEquityReweighter,
+    GroupBatches,
+    LossReweighting,
+    MPerClassBatches,
+    RandomBatches,
+    Reweighted,
+    StratifiedBatches,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchPlan",
+    "ClassShareBatches",
     "DatasetEquityReweighter",
     "DivergenceWarning",
+    "GroupBatches",
     "LossClassifier",
     "LossReweighting",
+    "MPerClassBatches",
+    "RandomBatches",
     "Reweighted",
+    "StratifiedBatches",
     "TrainingDivergedError",
     "__version__",
     "compare_losses",

@@ -17,6 +17,7 @@ from sklearn_losses import (
     DatasetEquityReweighter,
     LossClassifier,
     LossReweighting,
+    MPerClassBatches,
     Reweighted,
 )
 from sklearn_losses.losses import AdvCompSumLoss, get_loss_class, list_losses
@@ -37,6 +38,7 @@ def _estimators():
             out[name] = LossClassifier(loss=name)
     out["reweighting"] = LossClassifier(reweighting=LossReweighting(warmup=0))
     out["positive_share"] = LossClassifier(batch_sampler=0.4)
+    out["m_per_class"] = LossClassifier(batch_sampler=MPerClassBatches(m=4))
     out["early_stopping"] = LossClassifier(early_stopping=True, dropout=0.2)
     out["reweighted_logreg"] = Reweighted(LogisticRegression(), _equity())
     return out

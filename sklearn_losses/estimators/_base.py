@@ -28,6 +28,12 @@ from ..exceptions import DivergenceWarning, TrainingDivergedError
 from ..losses import check_loss_task, get_loss, get_loss_class
 from ..losses._registry import _check_params
 from ..modules import ACTIVATIONS, MLP
+from ..sampling._batches import (
+    BatchPlan,
+    ClassShareBatches,
+    RandomBatches,
+    StratifiedBatches,
+)
 from ..sampling._dynamic import STRATEGIES, LossReweighting, check_reweightable
 from ..sampling._reweighted import apply_reweighter
 from ._callbacks import EpochProgressBar
@@ -47,7 +53,7 @@ OPTIMIZERS = {
 #: ``prefix__param`` keyword parameters an estimator accepts.
 PREFIXES = ("loss", "module", "optimizer", "callbacks", "reweighting", "reweighter")
 
-#: Named batch samplers (``batch_sampler`` also takes a positive fraction).
+#: Named batch plans (``batch_sampler`` also takes a positive share or a BatchPlan).
 BATCH_SAMPLERS = ("auto", "random", "stratified", "balanced")
 
 
@@ -162,9 +168,11 @@ class BaseLossEstimator(BaseEstimator):
                     isinstance(self.batch_sampler, str)
                     and self.batch_sampler in BATCH_SAMPLERS
                 )
-                or (_is_real(self.batch_sampler) and 0 < self.batch_sampler < 1),
-                "'auto', 'random', 'stratified', 'balanced' or a float in (0, 1) "
-                "(the share of the positive class in every batch)",
+                or (_is_real(self.batch_sampler) and 0 < self.batch_sampler < 1)
+                or isinstance(self.batch_sampler, BatchPlan),
+                "'auto', 'random', 'stratified', 'balanced', a float in (0, 1) "
+                "(the share of the positive class in every batch) or a BatchPlan "
+                "instance (see sklearn_losses.sampling)",
             ),
             ("max_epochs", _is_int(self.max_epochs, 1), "an int >= 1"),
             (
@@ -366,40 +374,42 @@ class BaseLossEstimator(BaseEstimator):
         }
 
     # -- training -------------------------------------------------------------
-    def _batch_plan(self, loss, y_train, n_classes):
-        """(batch size, engine sampler) for this loss and these training labels.
+    def _batch_plan(self, loss, n_train, n_classes):
+        """(batch size, BatchPlan) for this loss and ``n_train`` training rows.
 
-        The engine sampler is ``"random"``, ``"stratified"`` or a tuple of class
-        shares per batch.
+        A ``batch_sampler`` name or positive share becomes its plan; a plan is
+        cloned. ``n_classes`` is the number of classes of a classification
+        target (None otherwise).
         """
         batch_size = self.batch_size
         if batch_size == "auto":
             batch_size = 128
             if not loss.decomposable:
-                batch_size = max(128, math.ceil(0.05 * len(y_train)))
-        sampler = self.batch_sampler
-        if isinstance(sampler, str) and sampler == "auto":
-            sampler = "random" if loss.decomposable else "stratified"
-        if isinstance(sampler, str) and sampler in ("random", "stratified"):
-            return batch_size, sampler
-        if sampler == "balanced":
-            shares = (1.0 / n_classes,) * n_classes
-        else:
-            if n_classes != 2:
-                raise ValueError(
-                    f"batch_sampler={sampler!r} (a share of the positive class) "
-                    f"needs a binary target; this one has {n_classes} classes. Use "
-                    "'balanced' for equal class shares."
-                )
-            shares = (1.0 - float(sampler), float(sampler))
-        present = np.bincount(y_train, minlength=n_classes)
-        if np.any(present == 0):
+                batch_size = max(128, math.ceil(0.05 * n_train))
+        spec = self.batch_sampler
+        if isinstance(spec, BatchPlan):
+            return batch_size, clone(spec)
+        if isinstance(spec, str) and spec == "auto":
+            by_class = not loss.decomposable and n_classes is not None
+            spec = "stratified" if by_class else "random"
+        if isinstance(spec, str) and spec == "random":
+            return batch_size, RandomBatches()
+        if n_classes is None:
             raise ValueError(
-                f"batch_sampler={sampler!r} needs every class among the training "
-                f"rows; class indices {np.flatnonzero(present == 0).tolist()} have "
-                "none (too few rows to split off a validation set?)."
+                f"batch_sampler={spec!r} needs class labels; this target has none. "
+                "Use 'random' or a BatchPlan (see sklearn_losses.sampling)."
             )
-        return batch_size, shares
+        if isinstance(spec, str) and spec == "stratified":
+            return batch_size, StratifiedBatches()
+        if isinstance(spec, str) and spec == "balanced":
+            return batch_size, ClassShareBatches((1.0 / n_classes,) * n_classes)
+        if n_classes != 2:
+            raise ValueError(
+                f"batch_sampler={spec!r} (a share of the positive class) needs a "
+                f"binary target; this one has {n_classes} classes. Use 'balanced' "
+                "for equal class shares."
+            )
+        return batch_size, ClassShareBatches((1.0 - float(spec), float(spec)))
 
     def _apply_reweighter(self, X, y, sample_weight, fit_params, loss):
         """Fit ``reweighter`` (if any) and fold it into the fit inputs."""
@@ -468,6 +478,8 @@ class BaseLossEstimator(BaseEstimator):
         ``arrays`` maps names (``X``, ``y``, ``sample_weight`` and any extra
         per-sample input) to numpy arrays with one row per sample;
         ``n_classes`` is the number of classes of a classification target.
+        ``groups`` is kept for a batch plan that requires it (and for a loss
+        that does), and is refused otherwise.
         """
         seed = self._seed()
         device = torch.device(self.device)
@@ -479,14 +491,30 @@ class BaseLossEstimator(BaseEstimator):
                 f"Loss {loss.name!r} needs {sorted(missing)} for each sample; pass "
                 "them to fit."
             )
-        extra = set(arrays) - {"X", "y", "sample_weight", "index"} - required
+        sampler = self.batch_sampler
+        plan_inputs = set(sampler.requires if isinstance(sampler, BatchPlan) else ())
+        extra = (
+            set(arrays) - {"X", "y", "sample_weight", "index"} - required - plan_inputs
+        )
         if extra:
+            hint = (
+                " groups= is read by a batch plan that keeps groups whole, such as "
+                "batch_sampler=GroupBatches()."
+                if "groups" in extra
+                else ""
+            )
             raise TypeError(
                 f"fit() got per-sample input(s) {sorted(extra)} that loss "
                 f"{loss.name!r} does not use (it uses: "
-                f"{sorted(required - set(ENGINE_CONTEXT)) or 'none'})."
+                f"{sorted(required - set(ENGINE_CONTEXT)) or 'none'}).{hint}"
             )
-        keep = {"X", "y", "sample_weight", *required}
+        absent = {k for k in plan_inputs if arrays.get(k) is None}
+        if absent:
+            raise ValueError(
+                f"batch_sampler={sampler!r} needs {sorted(absent)} for each sample; "
+                f"pass {', '.join(k + '=' for k in sorted(absent))} to fit."
+            )
+        keep = {"X", "y", "sample_weight", *required, *plan_inputs}
         arrays = {k: v for k, v in arrays.items() if k in keep and v is not None}
         if self.early_stopping:
             train_idx, valid_idx = self._split_indices(
@@ -496,7 +524,7 @@ class BaseLossEstimator(BaseEstimator):
             valid = {k: v[valid_idx] for k, v in arrays.items()}
         else:
             train, valid = arrays, None
-        batch_size, sampler = self._batch_plan(loss, train["y"], n_classes)
+        batch_size, plan = self._batch_plan(loss, len(train["y"]), n_classes)
         reweighting = self._build_reweighting(loss)
         monitor_score = loss.monitor == "score" or self.validation_scoring is not None
         monitor = "valid_score" if monitor_score else "valid_loss"
@@ -545,7 +573,7 @@ class BaseLossEstimator(BaseEstimator):
                     valid=valid_t,
                     seed=seed,
                     score_fn=None if valid is None else score_fn(valid, loss),
-                    sampler=sampler,
+                    batch_plan=plan,
                     reweighting=reweighting,
                 )
             except TrainingDivergedError as exc:
@@ -606,10 +634,14 @@ class BaseLossEstimator(BaseEstimator):
             out[name] = array
         return out
 
-    def _forward_numpy(self, X):
-        """Module outputs (float64 numpy) for validated float32 ``X``."""
+    def _forward_numpy(self, X, groups=None):
+        """Module outputs (float64 numpy, shape ``(n, ...)``) for validated float32
+        ``X``; with ``groups`` (one id per row) whole groups go through the
+        module together."""
         device = torch.device(self.device)
-        out = self.net_.forward_tensor(torch.as_tensor(X).to(device))
+        if groups is not None:
+            groups = torch.as_tensor(np.asarray(groups))
+        out = self.net_.forward_tensor(torch.as_tensor(X).to(device), groups=groups)
         return out.detach().cpu().double().numpy()
 
 

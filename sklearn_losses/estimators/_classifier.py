@@ -62,8 +62,9 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         Mini-batch size (a batch larger than the data is the full batch).
         ``"auto"``: 128 for per-sample losses; ``max(128, ceil(0.05 n_train))``
         for batch-level losses such as AnyLoss (the AnyLoss paper's rule).
-    batch_sampler : {"auto", "random", "stratified", "balanced"} or float, \
-default="auto"
+    batch_sampler : {"auto", "random", "stratified", "balanced"}, float or \
+BatchPlan, default="auto"
+        The batch plan: which rows go together in each batch of an epoch.
         ``"random"``: a fresh permutation each epoch. ``"stratified"``: every
         batch holds every class in proportion (at least one row of each class
         where the data allows). ``"balanced"``: every batch holds every class in
@@ -72,7 +73,12 @@ default="auto"
         ``DualSampler``). With fixed shares an epoch has
         ``max_c ceil(n_c / share_c)`` rows: the class that sets it is drawn once,
         the others are cycled through reshuffled copies (rare classes repeat).
-        ``"auto"``: stratified for batch-level losses, random otherwise.
+        ``"auto"``: stratified for batch-level losses, random otherwise. A
+        :class:`~sklearn_losses.sampling.BatchPlan` instance (cloned at each
+        fit) for anything else: whole groups per batch
+        (:class:`~sklearn_losses.sampling.GroupBatches`, with ``groups=`` in
+        ``fit``), ``m`` rows per class
+        (:class:`~sklearn_losses.sampling.MPerClassBatches`), or your own.
     max_epochs : int, default=100
         Number of passes over the training data (fewer with early stopping).
     early_stopping : bool, default=False
@@ -247,8 +253,9 @@ default="auto"
             Non-negative weights; multiplied by ``class_weight``.
         **fit_params : array-like of shape (n_samples,)
             Further per-sample inputs of the loss, by the names it declares in
-            ``requires`` (e.g. ``likelihood=``). They follow the validation split
-            and every batch like the weights.
+            ``requires`` (e.g. ``likelihood=``), and ``groups=`` (a group id per
+            sample) for a batch plan that keeps groups whole. They follow the
+            validation split and every batch like the weights.
 
         Returns
         -------

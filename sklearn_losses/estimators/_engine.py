@@ -3,9 +3,11 @@
 skorch provides module/criterion/optimizer initialisation with ``prefix__``
 parameters, callbacks (early stopping with best-weight restoring, logging,
 LR schedulers), the history and CUDA-safe pickling. This subclass replaces
-skorch's per-row ``Dataset``/``DataLoader`` iteration with one permutation per
-epoch and contiguous tensor slices, passes sample weights and the extra inputs
-a loss declares to the loss, and keeps the history per epoch. Per-batch
+skorch's per-row ``Dataset``/``DataLoader`` iteration: a batch plan
+(:mod:`sklearn_losses.sampling`) gives the index batches of each epoch, the
+epoch's rows are gathered once and cut into contiguous batches. It passes
+sample weights and the extra inputs a loss declares to the loss, and keeps the
+history per epoch. Per-batch
 callbacks are still honoured: when a callback overrides a batch hook, the
 engine notifies it and records batch entries as skorch does.
 """
@@ -20,21 +22,17 @@ from skorch.callbacks import Callback, EpochTimer
 
 from ..exceptions import TrainingDivergedError
 from ..losses import trusted_targets, weighted_reduce
+from ..sampling._batches import RandomBatches, epoch_indices, group_chunks
 
-__all__ = [
-    "TensorNet",
-    "PREDICT_CHUNK",
-    "ENGINE_CONTEXT",
-    "stratified_permutation",
-    "proportion_permutation",
-]
+__all__ = ["TensorNet", "PREDICT_CHUNK", "ENGINE_CONTEXT"]
 
 #: Inputs the engine itself can hand to a loss that declares them in
 #: ``requires``: the batch's features, the network, and the epoch (from 1).
 ENGINE_CONTEXT = ("X", "module", "epoch")
 
-#: Rows per module call at prediction time.
-PREDICT_CHUNK = 1024
+#: Rows per module call at prediction time (every call has exactly this many
+#: rows when there are at least this many to predict).
+PREDICT_CHUNK = 256
 
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
@@ -44,105 +42,15 @@ def _uses_batch_hooks(callback):
     return any(getattr(cls, h) is not getattr(Callback, h) for h in _BATCH_HOOKS)
 
 
-def _is_proportions(sampler):
-    return not isinstance(sampler, str)
-
-
-def _slice(data, start, stop):
-    return {k: v[start:stop] for k, v in data.items()}
-
-
-def stratified_permutation(y, generator):
-    """A permutation whose contiguous blocks hold every class in proportion.
-
-    Rows are shuffled within their class, each class is spread evenly over the
-    permutation (row ``r`` of class ``c`` gets the key ``(r + u_c) / n_c`` with a
-    random offset ``u_c``), and the keys are sorted. Any block of ``b`` rows
-    then holds ``floor`` or ``ceil`` of ``b n_c / n`` rows of class ``c``: at least
-    one when ``n_c >= n / b``.
-
-    Parameters
-    ----------
-    y : torch.Tensor of shape (n,)
-        Class indices (CPU).
-    generator : torch.Generator
-
-    Returns
-    -------
-    torch.Tensor of shape (n,)
-    """
-    n = y.shape[0]
-    shuffled = torch.randperm(n, generator=generator)
-    grouped = shuffled[torch.argsort(y[shuffled], stable=True)]
-    cls = y[grouped]
-    counts = torch.bincount(y)
-    starts = torch.cumsum(counts, 0) - counts
-    rank = torch.arange(n) - starts[cls]
-    offset = torch.rand(counts.shape[0], generator=generator, dtype=torch.float64)
-    key = (rank.double() + offset[cls]) / counts[cls].double()
-    return grouped[torch.argsort(key)]
-
-
-def proportion_epoch_length(y, proportions):
-    """Rows of an epoch with fixed class shares: ``max_c ceil(n_c / share_c)``."""
-    counts = torch.bincount(y, minlength=len(proportions)).double()
-    share = torch.as_tensor(proportions, dtype=torch.float64)
-    return int(torch.ceil((counts / share).max() - 1e-9))
-
-
-def proportion_permutation(y, proportions, generator):
-    """An epoch of row indices whose contiguous blocks hold fixed class shares.
-
-    Class ``c`` fills a share ``proportions[c]`` of every block (LibAUC's
-    ``DualSampler`` idea, for any number of classes). The epoch has
-    ``m = max_c ceil(n_c / proportions[c])`` rows, so every row is drawn at
-    least once: the class that sets ``m`` is drawn once, the others are cycled
-    through fresh shuffles of their rows (repeated when they are rarer than
-    their share asks). Within the epoch the classes are interleaved evenly as
-    in :func:`stratified_permutation`.
-
-    Parameters
-    ----------
-    y : torch.Tensor of shape (n,)
-        Class indices (CPU); every class must be present.
-    proportions : sequence of float
-        One share per class, positive, summing to 1.
-    generator : torch.Generator
-
-    Returns
-    -------
-    torch.Tensor of shape (m,)
-    """
-    m = proportion_epoch_length(y, proportions)
-    share = torch.as_tensor(proportions, dtype=torch.float64)
-    draws = torch.round(share * m).long()
-    draws[int(torch.argmax(share))] += m - int(draws.sum())
-    parts, keys = [], []
-    for c in range(len(proportions)):
-        k = int(draws[c])
-        if k <= 0:
-            continue
-        rows = torch.nonzero(y == c).flatten()
-        reps = -(-k // rows.shape[0])
-        cycled = torch.cat(
-            [
-                rows[torch.randperm(rows.shape[0], generator=generator)]
-                for _ in range(reps)
-            ]
-        )[:k]
-        offset = torch.rand(1, generator=generator, dtype=torch.float64)
-        parts.append(cycled)
-        keys.append((torch.arange(k, dtype=torch.float64) + offset) / k)
-    order = torch.argsort(torch.cat(keys))
-    return torch.cat(parts)[order]
-
-
 class TensorNet(NeuralNet):
     """skorch engine over dicts of tensors ``{"X", "y", "sample_weight", ...}``.
 
     Not meant to be used directly: the estimators build it in ``fit``. Train
-    with ``net.partial_fit(train, valid=valid, seed=..., score_fn=...)`` where
-    ``train`` and ``valid`` map names to tensors with one row per sample.
+    with ``net.partial_fit(train, valid=valid, seed=..., score_fn=...,
+    batch_plan=...)`` where ``train`` and ``valid`` map names to tensors with one
+    row per sample. A ``"groups"`` entry (a group id per row) is read by the
+    batch plan and keeps groups whole in validation; the loss sees it only when
+    it declares ``"groups"`` in ``requires``.
     """
 
     def get_default_callbacks(self):
@@ -158,26 +66,32 @@ class TensorNet(NeuralNet):
         valid=None,
         seed=0,
         score_fn=None,
-        sampler="random",
+        batch_plan=None,
         reweighting=None,
         **kwargs,
     ):
         epochs = self.max_epochs if epochs is None else epochs
-        self._sampler = sampler
+        self._plan = RandomBatches() if batch_plan is None else batch_plan
+        groups = X.get("groups")
+        self._plan_inputs = (X["y"].cpu(), None if groups is None else groups.cpu())
+        requires = getattr(self.criterion_, "requires", ())
+        self._batch_keys = tuple(k for k in X if k != "groups" or k in requires)
+        self._engine_keys = tuple(k for k in ENGINE_CONTEXT if k in requires)
         self._reweighting = reweighting
         self._step = 0
         if reweighting is not None:
-            rows = self._epoch_rows(X["y"])
-            bs = self.batch_size if self.batch_size > 0 else rows
-            self._warmup = reweighting.warmup_steps(epochs * -(-rows // bs))
-        requires = getattr(self.criterion_, "requires", ())
-        self._engine_keys = tuple(k for k in ENGINE_CONTEXT if k in requires)
+            steps = self._plan.n_batches(*self._plan_inputs, self._batch_rows())
+            self._warmup = reweighting.warmup_steps(epochs * steps)
         generator = torch.Generator().manual_seed(int(seed))
         batch_cbs = [cb for _, cb in self.callbacks_ if _uses_batch_hooks(cb)]
         name = getattr(self.criterion_, "name", None) or type(self.criterion_).__name__
         with trusted_targets():  # labels were encoded by the estimator
             self._epochs(epochs, X, valid, generator, batch_cbs, score_fn, name)
         return self
+
+    def _batch_rows(self):
+        """Rows per batch for the plan (``batch_size <= 0``: the training rows)."""
+        return self.batch_size if self.batch_size > 0 else self._plan_inputs[0].shape[0]
 
     def _epochs(self, epochs, X, valid, generator, batch_cbs, score_fn, name):
         epoch_kwargs = {"dataset_train": X, "dataset_valid": valid}
@@ -204,20 +118,24 @@ class TensorNet(NeuralNet):
             self.notify("on_epoch_end", **epoch_kwargs)
 
     def _train_epoch(self, data, generator, batch_cbs):
+        """One epoch: the plan's batches, gathered once, cut into slices. Returns
+        the mean batch loss weighted by the batch sizes."""
         module, criterion, optimizer = self.module_, self.criterion_, self.optimizer_
         self._set_training(True)
-        perm = self._permutation(data["y"], generator).to(data["y"].device)
-        n = perm.shape[0]
-        data = {k: v.index_select(0, perm) for k, v in data.items()}
+        order, sizes = epoch_indices(
+            self._plan, *self._plan_inputs, self._batch_rows(), generator
+        )
+        order = order.to(data["y"].device)
+        data = {k: data[k].index_select(0, order) for k in self._batch_keys}
         X, y = data.pop("X"), data.pop("y")
         weight = data.pop("sample_weight", None)
-        bs = self.batch_size if self.batch_size > 0 else n
         losses = []
-        for start in range(0, n, bs):
-            stop = start + bs
+        stop = 0
+        for size in sizes:
+            start, stop = stop, stop + size
             xb, yb = X[start:stop], y[start:stop]
             wb = None if weight is None else weight[start:stop]
-            context = _slice(data, start, stop) if data else {}
+            context = {k: v[start:stop] for k, v in data.items()}
             if self._engine_keys:
                 context.update(self._engine_context(xb))
             if batch_cbs:
@@ -248,23 +166,8 @@ class TensorNet(NeuralNet):
                     loss=loss,
                     y_pred=y_pred,
                 )
-        sizes = torch.full((len(losses),), float(bs), device=y.device)
-        sizes[-1] = n - bs * (len(losses) - 1)
-        return float((torch.stack(losses).float() * sizes).sum() / n)
-
-    def _permutation(self, y, generator):
-        sampler = self._sampler
-        if sampler == "stratified":
-            return stratified_permutation(y.cpu(), generator)
-        if _is_proportions(sampler):
-            return proportion_permutation(y.cpu(), sampler, generator)
-        return torch.randperm(y.shape[0], generator=generator)
-
-    def _epoch_rows(self, y):
-        """Rows per epoch: ``n``, or more with fixed class proportions."""
-        if not _is_proportions(self._sampler):
-            return y.shape[0]
-        return proportion_epoch_length(y.cpu(), self._sampler)
+        weights = torch.tensor(sizes, dtype=torch.float32, device=y.device)
+        return float((torch.stack(losses).float() * weights).sum() / stop)
 
     def _reweighted_loss(self, y_pred, yb, wb, context):
         """Loss of the batch with dynamic per-sample multipliers (after warm-up)."""
@@ -282,8 +185,10 @@ class TensorNet(NeuralNet):
 
     def _evaluate(self, data, score_fn):
         self._set_training(False)
-        logits = self.forward_tensor(data["X"])
-        extra = {k: v for k, v in data.items() if k not in ("X", "y", "sample_weight")}
+        logits = self.forward_tensor(data["X"], groups=data.get("groups"))
+        extra = {
+            k: data[k] for k in self._batch_keys if k not in ("X", "y", "sample_weight")
+        }
         if self._engine_keys:
             extra.update(self._engine_context(data["X"]))
         with torch.no_grad():
@@ -294,22 +199,39 @@ class TensorNet(NeuralNet):
         return float(loss), float(score)
 
     # -- inference ------------------------------------------------------------
-    def forward_tensor(self, X, chunk_size=PREDICT_CHUNK):
+    def forward_tensor(self, X, groups=None, chunk_size=PREDICT_CHUNK):
         """Module output for a tensor already on the device, in eval mode.
 
-        Rows go through the module in chunks of exactly ``chunk_size`` (the last
-        one zero-padded), so a row's output does not depend on which other rows
-        are predicted with it: float32 matrix products otherwise pick kernels by
-        batch shape and differ in the last bits.
+        The output has one row per row of ``X`` and any shape ``(n, ...)``.
+        Without ``groups`` every module call takes exactly ``chunk_size`` rows,
+        so that a row's output does not depend on the other rows predicted with
+        it (float32 kernels choose their blocking by shape and differ in the
+        last bits): consecutive chunks, then the last ``chunk_size`` rows for
+        the rest (overlapping the previous chunk, whose outputs are kept); fewer
+        rows than ``chunk_size`` are repeated to fill one call. With ``groups``
+        (one id per row) every call holds whole groups, up to ``chunk_size``
+        rows or one larger group, for modules that read a group at once.
         """
         self._set_training(False)
-        outs = []
         with torch.inference_mode():
-            for start in range(0, X.shape[0], chunk_size):
-                chunk = X[start : start + chunk_size]
-                k = chunk.shape[0]
-                if k < chunk_size:
-                    pad = chunk.new_zeros((chunk_size - k, *chunk.shape[1:]))
-                    chunk = torch.cat([chunk, pad])
-                outs.append(self.module_(chunk)[:k])
+            if groups is not None:
+                return self._forward_groups(X, groups, chunk_size)
+            return self._forward_rows(X, chunk_size)
+
+    def _forward_rows(self, X, size):
+        module, n = self.module_, X.shape[0]
+        if n == 0:
+            return module(X)
+        if n < size:
+            return module(X[torch.arange(size, device=X.device) % n])[:n]
+        starts = range(0, n - size + 1, size)
+        outs = [module(X[start : start + size]) for start in starts]
+        rest = n % size
+        if rest:
+            outs.append(module(X[n - size :])[size - rest :])
         return torch.cat(outs) if len(outs) != 1 else outs[0]
+
+    def _forward_groups(self, X, groups, size):
+        chunks = [idx.to(X.device) for idx in group_chunks(groups.cpu(), size)]
+        out = torch.cat([self.module_(X[idx]) for idx in chunks])
+        return out[torch.argsort(torch.cat(chunks))]

@@ -1,16 +1,19 @@
-"""Batch samplers: stratified batches and fixed class shares per batch."""
+"""batch_sampler of LossClassifier: names, shares and plans; stratified batches
+and fixed class shares per batch. The plans themselves: tests/sampling."""
 
 import math
 
 import numpy as np
 import pytest
-import torch
+from numpy.testing import assert_array_equal
 from skorch.callbacks import Callback
 
-from sklearn_losses import LossClassifier
-from sklearn_losses.estimators._engine import (
-    proportion_permutation,
-    stratified_permutation,
+from sklearn_losses import (
+    ClassShareBatches,
+    LossClassifier,
+    RandomBatches,
+    StratifiedBatches,
+    get_loss,
 )
 
 
@@ -24,63 +27,6 @@ class BatchLabels(Callback):
     def on_batch_begin(self, net, batch=None, training=None, **kwargs):
         if training:
             self.batches_.append(batch[1].numpy().copy())
-
-
-def _labels(n_per_class, seed=0):
-    y = np.concatenate([np.full(k, c) for c, k in enumerate(n_per_class)])
-    return torch.as_tensor(np.random.RandomState(seed).permutation(y))
-
-
-def _blocks(perm, y, size):
-    labels = y[perm].numpy()
-    return [labels[i : i + size] for i in range(0, len(labels), size)]
-
-
-@pytest.mark.parametrize(
-    "counts, shares",
-    [
-        ((900, 100), (0.5, 0.5)),
-        ((900, 100), (0.7, 0.3)),
-        ((100, 900), (0.5, 0.5)),  # the positives are the majority
-        ((500, 300, 20), (1 / 3, 1 / 3, 1 / 3)),
-        ((50, 50), (0.9, 0.1)),  # fewer positives than their natural share
-    ],
-)
-def test_proportion_permutation_shares_and_coverage(counts, shares):
-    y = _labels(counts)
-    perm = proportion_permutation(y, shares, torch.Generator().manual_seed(0))
-    m = max(math.ceil(n / s - 1e-9) for n, s in zip(counts, shares))
-    assert perm.shape == (m,)
-    # Every row at least once; the class that sets m exactly once.
-    seen = np.bincount(perm.numpy(), minlength=len(y))
-    assert seen.min() >= 1
-    limiting = int(np.argmax([n / s for n, s in zip(counts, shares)]))
-    assert np.all(seen[y.numpy() == limiting] == 1)
-    # Repeats of a class differ by at most one between its rows (cycled shuffles).
-    for c in range(len(counts)):
-        per_row = seen[y.numpy() == c]
-        assert per_row.max() - per_row.min() <= 1
-    # Every block of b rows holds its share of each class, +-1.
-    for b in (16, 64, 100):
-        for block in _blocks(perm, y, b)[:-1]:
-            for c, s in enumerate(shares):
-                assert abs((block == c).sum() - s * b) <= 1.0 + 1e-9
-
-
-def test_proportion_permutation_is_reproducible():
-    y = _labels((90, 10))
-    a = proportion_permutation(y, (0.5, 0.5), torch.Generator().manual_seed(3))
-    b = proportion_permutation(y, (0.5, 0.5), torch.Generator().manual_seed(3))
-    c = proportion_permutation(y, (0.5, 0.5), torch.Generator().manual_seed(4))
-    assert torch.equal(a, b) and not torch.equal(a, c)
-
-
-def test_stratified_permutation_blocks():
-    y = _labels((950, 50))
-    perm = stratified_permutation(y, torch.Generator().manual_seed(0))
-    assert sorted(perm.tolist()) == list(range(1000))
-    for block in _blocks(perm, y, 100):
-        assert abs((block == 1).sum() - 5) <= 1
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +96,7 @@ def test_balanced_with_early_stopping_and_reweighting(imbalanced):
         (True, "batch_sampler must be"),
         ("dual", "batch_sampler must be"),
         (None, "batch_sampler must be"),
+        (RandomBatches, "batch_sampler must be.*or a BatchPlan instance"),
     ],
 )
 def test_bad_batch_sampler(imbalanced, value, match):
@@ -176,3 +123,49 @@ def test_fixed_shares_need_every_class_in_training_rows():
             max_epochs=1,
             random_state=0,
         ).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "name, plan",
+    [
+        ("random", RandomBatches()),
+        ("stratified", StratifiedBatches()),
+        ("balanced", ClassShareBatches()),
+        (0.3, ClassShareBatches((0.7, 0.3))),
+    ],
+)
+def test_a_name_trains_as_its_plan(imbalanced, name, plan):
+    X, y = imbalanced
+    common = {"max_epochs": 2, "hidden_layer_sizes": (4,), "random_state": 0}
+    by_name = LossClassifier(batch_sampler=name, **common).fit(X, y)
+    by_plan = LossClassifier(batch_sampler=plan, **common).fit(X, y)
+    assert_array_equal(by_name.predict_proba(X), by_plan.predict_proba(X))
+
+
+def test_auto_is_random_or_stratified_by_loss(imbalanced):
+    X, y = imbalanced
+    common = {"max_epochs": 1, "hidden_layer_sizes": (4,), "random_state": 0}
+    for loss, plan in (("cross_entropy", "random"), ("anyloss", "stratified")):
+        auto = LossClassifier(loss=loss, **common).fit(X, y)
+        named = LossClassifier(loss=loss, batch_sampler=plan, **common).fit(X, y)
+        assert_array_equal(auto.predict_proba(X), named.predict_proba(X))
+
+
+def test_the_plan_parameter_is_not_modified(imbalanced):
+    X, y = imbalanced
+    plan = ClassShareBatches()
+    est = LossClassifier(batch_sampler=plan, max_epochs=1).fit(X, y)
+    assert est.batch_sampler is plan and plan.get_params() == {"shares": "balanced"}
+
+
+@pytest.mark.parametrize("name", ["stratified", "balanced", 0.5])
+def test_plans_by_class_need_class_labels(name):
+    # A target without classes (n_classes=None, as a regressor's) refuses them.
+    est = LossClassifier(batch_sampler=name)
+    loss = est._build_loss("binary")
+    with pytest.raises(ValueError, match="needs class labels; this target has none"):
+        est._batch_plan(loss, 100, None)
+    # "auto" is random then, for batch-level losses too.
+    est.set_params(batch_sampler="auto")
+    _, plan = est._batch_plan(get_loss("anyloss"), 100, None)
+    assert isinstance(plan, RandomBatches)
