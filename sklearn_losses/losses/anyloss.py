@@ -101,6 +101,8 @@ class AnyLoss(BatchLoss):
     name = "anyloss"
     aliases = ("any_loss",)
     tasks = frozenset({"binary", "multiclass"})
+    key_parameter = "metric"
+    default_grid = {"metric": ["f1", "gmean"]}
 
     def __init__(self, *, metric="f1", L=73.0, average="macro"):
         super().__init__()

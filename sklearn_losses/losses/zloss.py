@@ -106,6 +106,7 @@ class ZLoss(BaseLoss):
     name = "zloss"
     aliases = ("z_loss",)
     tasks = frozenset({"multiclass"})
+    key_parameter = "a"
     task_hint = (
         "The Z-loss needs at least 3 classes: with 2 logits the standardized "
         "scores are always +1 and -1, so its gradient vanishes."
