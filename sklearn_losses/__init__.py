@@ -8,7 +8,7 @@ search can compare losses the way it compares ``C``::
 """
 
 from .compare import compare_losses
-from .estimators import LossClassifier
+from .estimators import LossClassifier, LossRegressor
 from .exceptions import DivergenceWarning, TrainingDivergedError
 from .losses import get_loss, list_losses, loss_param_grid
 from .sampling import (
@@ -32,6 +32,7 @@ __all__ = [
     "DivergenceWarning",
     "GroupBatches",
     "LossClassifier",
+    "LossRegressor",
     "LossReweighting",
     "MPerClassBatches",
     "RandomBatches",

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import torch
 from sklearn.utils import check_random_state
 
-__all__ = ["check_device", "check_numeric_columns", "check_random_state_param"]
+__all__ = [
+    "Constraint",
+    "boolean",
+    "check_device",
+    "check_numeric_columns",
+    "check_random_state_param",
+    "integer",
+    "is_int",
+    "is_real",
+    "one_of",
+    "real",
+    "validate_params",
+]
 
 
 def check_random_state_param(random_state):
@@ -91,3 +106,104 @@ def check_numeric_columns(X, estimator_name):
             "(OneHotEncoder for categories, numeric features from dates), or run "
             "`sklearn-losses compare`, which encodes such columns itself."
         )
+
+
+# -- declared parameter constraints ----------------------------------------------
+class Constraint:
+    """A named predicate on a parameter value: ``Constraint(test, "a float > 0")``.
+
+    ``description`` completes "``name`` must be ...". Constraints combine with
+    ``|`` (either holds).
+
+    Examples
+    --------
+    >>> positive = real(low=0, closed="neither")
+    >>> positive(0.5), positive(0), str(positive)
+    (True, False, 'a float > 0')
+    >>> str(positive | one_of("auto"))
+    "a float > 0 or 'auto'"
+    """
+
+    def __init__(self, test, description):
+        self.test = test
+        self.description = description
+
+    def __call__(self, value):
+        try:
+            return bool(self.test(value))
+        except (TypeError, ValueError):
+            return False
+
+    def __or__(self, other):
+        return Constraint(
+            lambda v: self(v) or other(v), f"{self.description} or {other.description}"
+        )
+
+    def __str__(self):
+        return self.description
+
+
+def is_real(value):
+    """A finite real number that is not a bool."""
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def is_int(value, low=None):
+    """An integer (not a bool), at least ``low`` when given."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return ok and (low is None or value >= low)
+
+
+def real(low=None, high=None, closed="both"):
+    """A finite float in an interval (``closed``: "both", "left", "right",
+    "neither")."""
+    lo_ok = closed in ("both", "left")
+    hi_ok = closed in ("both", "right")
+
+    def test(v):
+        return (
+            is_real(v)
+            and (low is None or (v >= low if lo_ok else v > low))
+            and (high is None or (v <= high if hi_ok else v < high))
+        )
+
+    if high is None:
+        text = "a float" if low is None else f"a float {'>=' if lo_ok else '>'} {low}"
+    else:
+        left = "[" if lo_ok else "("
+        right = "]" if hi_ok else ")"
+        text = f"a float in {left}{low}, {high}{right}"
+    return Constraint(test, text)
+
+
+def integer(low=None):
+    """An int (not a bool), at least ``low``."""
+    text = "an int" if low is None else f"an int >= {low}"
+    return Constraint(lambda v: is_int(v, low), text)
+
+
+def one_of(*options):
+    """One of the given values (strings compared exactly)."""
+    text = ", ".join(repr(o) for o in options)
+    if len(options) > 1:
+        head, _, last = text.rpartition(", ")
+        text = f"{head} or {last}"
+    return Constraint(
+        lambda v: any(v == o and type(v) is type(o) for o in options), text
+    )
+
+
+boolean = Constraint(lambda v: isinstance(v, bool), "True or False")
+
+
+def validate_params(obj, constraints):
+    """Check ``obj``'s attributes against ``{name: Constraint}``; ``ValueError``
+    naming the first that fails, what is allowed, and the value."""
+    for name, constraint in constraints.items():
+        value = getattr(obj, name)
+        if not constraint(value):
+            raise ValueError(f"{name} must be {constraint}; got {value!r}.")

@@ -645,7 +645,13 @@ LOSS_CASES = {
 
 def _loss_cases():
     # Real-valued targets of any value are valid for a regression loss.
-    valid_for_regression = {"target_float", "target_out_of_range", "target_negative"}
+    # So is a column target for one output per sample.
+    valid_for_regression = {
+        "target_float",
+        "target_out_of_range",
+        "target_negative",
+        "target_2d",
+    }
     cases = [
         (name, case)
         for name in list_losses()

@@ -1,5 +1,6 @@
 """scikit-learn estimators whose loss is a constructor parameter."""
 
 from ._classifier import LossClassifier
+from ._regressor import LossRegressor
 
-__all__ = ["LossClassifier"]
+__all__ = ["LossClassifier", "LossRegressor"]

@@ -1,9 +1,11 @@
-"""What every neural estimator of the package shares.
+"""What every neural estimator of the package shares: one fit template.
 
-:class:`BaseLossEstimator` owns the sklearn surface (parameters, ``loss__*``
-and other ``prefix__*`` parameters, validation, seeding) and drives the skorch
-engine :class:`~sklearn_losses.estimators._engine.TensorNet`. Task-specific
-estimators (classifier, ranker, ...) add target encoding and outputs.
+:class:`BaseLossEstimator` owns the sklearn surface (parameters declared once
+with their constraints, ``prefix__*`` parameters, validation, seeding), the
+fit template and the skorch engine
+:class:`~sklearn_losses.estimators._engine.TensorNet` underneath. A task's
+estimator (classifier, regressor, ...) overrides a few hooks of :meth:`fit`
+and decodes outputs; it never copies ``fit``.
 """
 
 from __future__ import annotations
@@ -12,18 +14,29 @@ import copy
 import functools
 import inspect
 import math
-import numbers
 import warnings
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import get_scorer_names
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
-from .._validation import check_device, check_random_state_param
+from .._validation import (
+    Constraint,
+    boolean,
+    check_device,
+    check_numeric_columns,
+    check_random_state_param,
+    integer,
+    is_int,
+    one_of,
+    real,
+    validate_params,
+)
 from ..exceptions import DivergenceWarning, TrainingDivergedError
 from ..losses import check_loss_task, get_loss, get_loss_class
 from ..losses._registry import _check_params
@@ -34,6 +47,7 @@ from ..sampling._batches import (
     RandomBatches,
     StratifiedBatches,
 )
+from ..sampling._dataset_equity import check_user_weights
 from ..sampling._dynamic import STRATEGIES, LossReweighting, check_reweightable
 from ..sampling._reweighted import apply_reweighter
 from ._callbacks import EpochProgressBar
@@ -50,24 +64,8 @@ OPTIMIZERS = {
     "adagrad": torch.optim.Adagrad,
 }
 
-#: ``prefix__param`` keyword parameters an estimator accepts.
-PREFIXES = ("loss", "module", "optimizer", "callbacks", "reweighting", "reweighter")
-
-#: Named batch plans (``batch_sampler`` also takes a positive share or a BatchPlan).
-BATCH_SAMPLERS = ("auto", "random", "stratified", "balanced")
-
-
-def _is_int(value, low=None):
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    return ok and (low is None or value >= low)
-
-
-def _is_real(value):
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and np.isfinite(value)
-    )
+#: Named batch plans of every estimator (classifiers add class-based ones).
+BATCH_SAMPLERS = ("auto", "random")
 
 
 def _is_callback(item):
@@ -89,10 +87,109 @@ def _silent(*args, **kwargs):
     """A sink that discards messages (picklable, unlike a lambda)."""
 
 
-class BaseLossEstimator(BaseEstimator):
-    """Shared machinery of the neural estimators; not used directly."""
+def _constraint_of_callbacks(value):
+    return value is None or (
+        isinstance(value, list | tuple) and all(_is_callback(item) for item in value)
+    )
 
-    _task = None  # set per fit by subclasses: "binary", "multiclass", ...
+
+def _constraint_of_scoring(value):
+    return (
+        value is None
+        or callable(value)
+        or (isinstance(value, str) and value in get_scorer_names())
+    )
+
+
+def _constraint_of_optimizer(value):
+    if isinstance(value, str):
+        return value.lower() in OPTIMIZERS
+    return isinstance(value, type) and issubclass(value, torch.optim.Optimizer)
+
+
+class BaseLossEstimator(BaseEstimator):
+    """Shared machinery of the neural estimators; not used directly.
+
+    The fit template (:meth:`fit`) validates the parameters and the data,
+    builds the loss for the task, folds in reweighters and sample weights,
+    splits off validation rows (stratified by class, or by whole groups when
+    ``groups`` is given), picks the batch plan and trains the engine. A task's
+    estimator declares its parameters (``__init__``, ``_constraints``,
+    ``prefixes``) and overrides these hooks:
+
+    - ``_check_target(y)``: shape checks before sklearn's validation;
+    - ``_encode_target(y, warm) -> (y_train, task)``: the target the loss sees
+      and the task name (``"binary"``, ``"regression"``, ...);
+    - ``_n_outputs(loss, task)``: the network's outputs per sample;
+    - ``_n_classes()``: the number of classes of a class target, else None
+      (class-based batch plans and the stratified split need classes);
+    - ``_sample_weight(X, y, sample_weight)``: the training weights;
+    - ``_valid_score_fn(valid, loss)``: the per-epoch validation score;
+
+    and decodes the network's outputs (:meth:`_outputs`) in its predict
+    methods.
+    """
+
+    #: ``prefix__param`` keyword parameters the estimator accepts.
+    prefixes = (
+        "loss",
+        "module",
+        "optimizer",
+        "callbacks",
+        "reweighting",
+        "batch_sampler",
+    )
+
+    #: Per-sample ``fit`` inputs the estimator itself uses: ``groups`` (any
+    #: labels) keeps groups whole in the validation split and in a batch plan
+    #: that reads them. The loss sees one only when it declares it in
+    #: ``requires``; every other per-sample input is the loss's.
+    estimator_inputs = ("groups",)
+
+    #: ``{parameter: Constraint}``, merged along the class hierarchy (a
+    #: subclass adds or replaces entries); checked at the start of ``fit``.
+    _constraints = {
+        "lr": real(0, closed="neither"),
+        "weight_decay": real(0),
+        "batch_size": one_of("auto") | integer(1),
+        "batch_sampler": Constraint(
+            lambda v: (
+                (isinstance(v, str) and v in BATCH_SAMPLERS) or isinstance(v, BatchPlan)
+            ),
+            "'auto', 'random' or a BatchPlan instance (see sklearn_losses.sampling)",
+        ),
+        "max_epochs": integer(1),
+        "validation_fraction": real(0, 1, closed="neither"),
+        "n_iter_no_change": integer(1),
+        "tol": real(0),
+        "dropout": real(0, 1, closed="left"),
+        "early_stopping": boolean,
+        "warm_start": boolean,
+        "verbose": integer(0) | boolean,
+        "activation": Constraint(
+            lambda v: v in ACTIVATIONS, f"one of {sorted(ACTIVATIONS)}"
+        ),
+        "hidden_layer_sizes": Constraint(
+            lambda v: isinstance(v, list | tuple) and all(is_int(s, 1) for s in v),
+            "a tuple of ints >= 1 (empty for a linear model)",
+        ),
+        "optimizer": Constraint(
+            _constraint_of_optimizer,
+            f"one of {sorted(OPTIMIZERS)} or a subclass of torch.optim.Optimizer",
+        ),
+        "callbacks": Constraint(
+            _constraint_of_callbacks,
+            "None or a list of skorch callbacks or (name, callback) pairs",
+        ),
+        "validation_scoring": Constraint(
+            _constraint_of_scoring,
+            "None, a scikit-learn scorer name (see "
+            "sklearn.metrics.get_scorer_names()) or a callable "
+            "scorer(estimator, X, y)",
+        ),
+    }
+
+    _task = None  # set per fit: "binary", "multiclass", "regression", ...
 
     def __init__(self, **kwargs):  # pragma: no cover - subclasses define __init__
         self._set_prefixed(kwargs)
@@ -125,11 +222,11 @@ class BaseLossEstimator(BaseEstimator):
     def _check_extra_params(self):
         for key in self._extra_params():
             head, _, rest = key.partition("__")
-            if head not in PREFIXES or not rest:
+            if head not in self.prefixes or not rest:
                 raise TypeError(
                     f"{type(self).__name__} got an unexpected parameter {key!r}. "
                     "Besides its named parameters it accepts "
-                    f"{', '.join(p + '__<name>' for p in PREFIXES)}."
+                    f"{', '.join(p + '__<name>' for p in self.prefixes)}."
                 )
 
     def get_params(self, deep=True):
@@ -148,101 +245,115 @@ class BaseLossEstimator(BaseEstimator):
             super().set_params(**rest)
         return self
 
+    @classmethod
+    def _all_constraints(cls):
+        merged = {}
+        for klass in reversed(cls.__mro__):
+            merged.update(vars(klass).get("_constraints", {}))
+        return merged
+
     def _validate_common_params(self):
         self._check_extra_params()
-        checks = [
-            ("lr", _is_real(self.lr) and self.lr > 0, "a float > 0"),
-            (
-                "weight_decay",
-                _is_real(self.weight_decay) and self.weight_decay >= 0,
-                "a float >= 0",
-            ),
-            (
-                "batch_size",
-                self.batch_size == "auto" or _is_int(self.batch_size, 1),
-                "'auto' or an int >= 1",
-            ),
-            (
-                "batch_sampler",
-                (
-                    isinstance(self.batch_sampler, str)
-                    and self.batch_sampler in BATCH_SAMPLERS
-                )
-                or (_is_real(self.batch_sampler) and 0 < self.batch_sampler < 1)
-                or isinstance(self.batch_sampler, BatchPlan),
-                "'auto', 'random', 'stratified', 'balanced', a float in (0, 1) "
-                "(the share of the positive class in every batch) or a BatchPlan "
-                "instance (see sklearn_losses.sampling)",
-            ),
-            ("max_epochs", _is_int(self.max_epochs, 1), "an int >= 1"),
-            (
-                "validation_fraction",
-                _is_real(self.validation_fraction) and 0 < self.validation_fraction < 1,
-                "a float in (0, 1)",
-            ),
-            ("n_iter_no_change", _is_int(self.n_iter_no_change, 1), "an int >= 1"),
-            ("tol", _is_real(self.tol) and self.tol >= 0, "a float >= 0"),
-            (
-                "dropout",
-                _is_real(self.dropout) and 0 <= self.dropout < 1,
-                "a float in [0, 1)",
-            ),
-            ("early_stopping", isinstance(self.early_stopping, bool), "True or False"),
-            ("warm_start", isinstance(self.warm_start, bool), "True or False"),
-            (
-                "verbose",
-                _is_int(self.verbose, 0) or isinstance(self.verbose, bool),
-                "an int >= 0",
-            ),
-            (
-                "activation",
-                self.activation in ACTIVATIONS,
-                f"one of {sorted(ACTIVATIONS)}",
-            ),
-        ]
-        for name, ok, allowed in checks:
-            if not ok:
-                raise ValueError(
-                    f"{name} must be {allowed}; got {getattr(self, name)!r}."
-                )
-        sizes = self.hidden_layer_sizes
-        if not (isinstance(sizes, list | tuple) and all(_is_int(s, 1) for s in sizes)):
-            raise ValueError(
-                "hidden_layer_sizes must be a tuple of ints >= 1 (empty for a linear "
-                f"model); got {sizes!r}."
-            )
-        if not (
-            (isinstance(self.optimizer, str) and self.optimizer.lower() in OPTIMIZERS)
-            or (
-                isinstance(self.optimizer, type)
-                and issubclass(self.optimizer, torch.optim.Optimizer)
-            )
-        ):
-            raise ValueError(
-                f"optimizer must be one of {sorted(OPTIMIZERS)} or a subclass of "
-                f"torch.optim.Optimizer; got {self.optimizer!r}."
-            )
+        validate_params(self, self._all_constraints())
         check_device(self.device)
-        if self.callbacks is not None and not (
-            isinstance(self.callbacks, list | tuple)
-            and all(_is_callback(item) for item in self.callbacks)
-        ):
-            raise ValueError(
-                "callbacks must be None or a list of skorch callbacks or "
-                f"(name, callback) pairs; got {self.callbacks!r}."
-            )
-        scoring = self.validation_scoring
-        if not (
-            scoring is None
-            or callable(scoring)
-            or (isinstance(scoring, str) and scoring in get_scorer_names())
-        ):
-            raise ValueError(
-                "validation_scoring must be None, a scikit-learn scorer name (see "
-                "sklearn.metrics.get_scorer_names()) or a callable "
-                f"scorer(estimator, X, y); got {scoring!r}."
-            )
         check_random_state_param(self.random_state)
+
+    # -- the fit template -----------------------------------------------------
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Train the network on ``X, y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric features; a DataFrame is used as one matrix and its column
+            names are kept in ``feature_names_in_``.
+        y : array-like
+            The target (see the estimator's description).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; they follow the validation split and every
+            batch.
+        **fit_params : array-like of shape (n_samples,)
+            ``groups=`` (any labels: whole groups in the validation split and
+            in a batch plan that reads them, such as
+            :class:`~sklearn_losses.sampling.GroupBatches`) and the per-sample
+            inputs the loss declares in ``requires`` (e.g. ``likelihood=``).
+
+        Returns
+        -------
+        self
+        """
+        self._validate_common_params()
+        warm = self.warm_start and hasattr(self, "net_")
+        self._check_target(y)
+        check_numeric_columns(X, type(self).__name__)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=(np.float64, np.float32),
+            reset=not warm,
+            **self._target_validation(),
+        )
+        X = _as_float32(X)
+        y_train, task = self._encode_target(y, warm)
+        loss = self._build_loss(task)
+        sample_weight, fit_params = self._apply_reweighter(
+            X, y, sample_weight, fit_params, loss
+        )
+        weight = self._sample_weight(X, y, sample_weight)
+        self._task = task
+        n = X.shape[0]
+        arrays = {"X": X, "y": y_train, "sample_weight": weight}
+        arrays["index"] = np.arange(n, dtype=np.int64)
+        arrays.update(self._per_sample_inputs(fit_params, n))
+        n_classes = self._n_classes()
+        loss.setup(n_samples=n, n_classes=n_classes)
+        self._train(
+            arrays,
+            n_features=X.shape[1],
+            n_outputs=self._n_outputs(loss, task),
+            loss=loss,
+            score_fn=self._valid_score_fn,
+            n_classes=n_classes,
+        )
+        self.loss_ = self.net_.criterion_
+        return self
+
+    # -- hooks (see the class docstring) ----------------------------------------
+    def _check_target(self, y):
+        """Checks of ``y`` before scikit-learn's validation (default: none)."""
+
+    def _target_validation(self):
+        """Keyword arguments of ``validate_data`` for the target."""
+        return {}
+
+    def _encode_target(self, y, warm):  # pragma: no cover - every task defines it
+        raise NotImplementedError
+
+    def _n_outputs(self, loss, task):  # pragma: no cover - every task defines it
+        raise NotImplementedError
+
+    def _n_classes(self):
+        """The number of classes of a class target; None for other targets."""
+        return None
+
+    def _sample_weight(self, X, y, sample_weight):
+        """The training weights: ``sample_weight`` checked and scaled to mean 1
+        (so the loss scale, and lr, does not depend on it), or None."""
+        if sample_weight is None:
+            return None
+        return _scaled_weights(check_user_weights(sample_weight, X))
+
+    def _valid_score_fn(self, valid, loss):  # pragma: no cover - tasks define it
+        raise NotImplementedError
+
+    # -- outputs ----------------------------------------------------------------
+    def _outputs(self, X):
+        """The network's outputs (float64, shape ``(n, ...)``) for new ``X``."""
+        check_is_fitted(self, "net_")
+        check_numeric_columns(X, type(self).__name__)
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return self._forward_numpy(_as_float32(X))
 
     # -- building blocks ----------------------------------------------------
     def _build_loss(self, task):
@@ -251,10 +362,15 @@ class BaseLossEstimator(BaseEstimator):
         A ``loss__*`` value of None is unset (the loss's default applies, or an
         instance's own value). A name only other registered losses take (set
         for another loss of a search) is dropped with a ``UserWarning``; a name
-        no loss takes raises ``ValueError``.
+        no loss takes raises ``ValueError``. ``loss__<param>__<name>`` sets a
+        parameter of an object the loss takes (a miner, say): the object given
+        as ``loss__<param>``, or the loss's own, is copied and ``set_params``
+        is called on the copy.
         """
         cls = get_loss_class(self.loss)
         params = self._prefixed_params("loss")
+        nested = {k: v for k, v in params.items() if "__" in k}
+        params = {k: v for k, v in params.items() if "__" not in k}
         foreign = _check_params(cls, params, others="return")
         dropped = [k for k in foreign if params[k] is not None]
         if dropped:
@@ -267,9 +383,40 @@ class BaseLossEstimator(BaseEstimator):
                 stacklevel=3,
             )
         params = {k: v for k, v in params.items() if v is not None and k not in foreign}
+        params.update(self._nested_loss_params(cls, params, nested))
         loss = get_loss(self.loss, **params)
         check_loss_task(loss, task)
         return loss
+
+    def _nested_loss_params(self, cls, params, nested):
+        """``{param: object}`` for the ``loss__<param>__<name>`` parameters."""
+        grouped = {}
+        for key, value in nested.items():
+            head, _, rest = key.partition("__")
+            if head not in cls._param_names():
+                raise ValueError(
+                    f"loss__{key}: {head!r} is not a parameter of loss "
+                    f"{cls.name or cls.__name__!r} ({', '.join(cls._param_names())})."
+                )
+            grouped.setdefault(head, {})[rest] = value
+        out = {}
+        for head, values in grouped.items():
+            if head in params:
+                base = params[head]
+            elif isinstance(self.loss, torch.nn.Module):
+                base = getattr(self.loss, head)
+            else:
+                base = inspect.signature(cls.__init__).parameters[head].default
+            if not hasattr(base, "set_params"):
+                raise ValueError(
+                    f"loss__{head}__* parameters need the loss's {head!r} to be an "
+                    f"object with set_params; it is {base!r}."
+                )
+            try:
+                out[head] = copy.deepcopy(base).set_params(**values)
+            except ValueError as exc:
+                raise ValueError(f"Invalid loss__{head}__* parameter: {exc}") from None
+        return out
 
     def _loss_class(self):
         return get_loss_class(self.loss)
@@ -350,8 +497,20 @@ class BaseLossEstimator(BaseEstimator):
 
     # -- data ---------------------------------------------------------------
     @staticmethod
-    def _split_indices(n, stratify, fraction, seed):
+    def _split_indices(n, stratify, fraction, seed, groups=None):
+        """Training and validation rows: whole groups on one side when
+        ``groups`` is given, else stratified by ``stratify`` where possible."""
         idx = np.arange(n)
+        if groups is not None:
+            if len(np.unique(groups)) < 2:
+                raise ValueError(
+                    "early_stopping with groups needs at least 2 groups, one to "
+                    "validate on; got 1."
+                )
+            splitter = GroupShuffleSplit(
+                n_splits=1, test_size=fraction, random_state=seed
+            )
+            return next(splitter.split(idx, groups=groups))
         try:
             return train_test_split(
                 idx, test_size=fraction, stratify=stratify, random_state=seed
@@ -387,8 +546,19 @@ class BaseLossEstimator(BaseEstimator):
             if not loss.decomposable:
                 batch_size = max(128, math.ceil(0.05 * n_train))
         spec = self.batch_sampler
+        params = self._prefixed_params("batch_sampler")
         if isinstance(spec, BatchPlan):
-            return batch_size, clone(spec)
+            plan = clone(spec)
+            try:
+                plan.set_params(**params)
+            except ValueError as exc:
+                raise ValueError(f"Invalid batch_sampler__* parameter: {exc}") from None
+            return batch_size, plan
+        if params:
+            raise ValueError(
+                f"batch_sampler__* parameters ({sorted(params)}) need batch_sampler "
+                f"to be a BatchPlan instance; got {spec!r}."
+            )
         if isinstance(spec, str) and spec == "auto":
             by_class = not loss.decomposable and n_classes is not None
             spec = "stratified" if by_class else "random"
@@ -414,7 +584,7 @@ class BaseLossEstimator(BaseEstimator):
     def _apply_reweighter(self, X, y, sample_weight, fit_params, loss):
         """Fit ``reweighter`` (if any) and fold it into the fit inputs."""
         params = self._prefixed_params("reweighter")
-        if self.reweighter is None:
+        if getattr(self, "reweighter", None) is None:
             if params:
                 raise ValueError(
                     f"reweighter__* parameters ({sorted(params)}) need a reweighter."
@@ -470,16 +640,14 @@ class BaseLossEstimator(BaseEstimator):
         check_reweightable(loss)
         return rw
 
-    def _train(
-        self, arrays, stratify, n_features, n_outputs, loss, score_fn, n_classes=None
-    ):
+    def _train(self, arrays, n_features, n_outputs, loss, score_fn, n_classes=None):
         """Build (or reuse, with warm_start) the engine and train it.
 
-        ``arrays`` maps names (``X``, ``y``, ``sample_weight`` and any extra
-        per-sample input) to numpy arrays with one row per sample;
-        ``n_classes`` is the number of classes of a classification target.
-        ``groups`` is kept for a batch plan that requires it (and for a loss
-        that does), and is refused otherwise.
+        ``arrays`` maps names (``X``, ``y``, ``sample_weight``, ``index``, the
+        estimator's inputs such as ``groups`` and the loss's declared inputs)
+        to numpy arrays with one row per sample; ``n_classes`` is the number
+        of classes of a class target (None otherwise), whose labels ``y`` then
+        stratify the validation split.
         """
         seed = self._seed()
         device = torch.device(self.device)
@@ -491,34 +659,33 @@ class BaseLossEstimator(BaseEstimator):
                 f"Loss {loss.name!r} needs {sorted(missing)} for each sample; pass "
                 "them to fit."
             )
-        sampler = self.batch_sampler
-        plan_inputs = set(sampler.requires if isinstance(sampler, BatchPlan) else ())
-        extra = (
-            set(arrays) - {"X", "y", "sample_weight", "index"} - required - plan_inputs
-        )
+        own = set(self.estimator_inputs)
+        extra = set(arrays) - {"X", "y", "sample_weight", "index"} - required - own
         if extra:
-            hint = (
-                " groups= is read by a batch plan that keeps groups whole, such as "
-                "batch_sampler=GroupBatches()."
-                if "groups" in extra
-                else ""
-            )
             raise TypeError(
                 f"fit() got per-sample input(s) {sorted(extra)} that loss "
                 f"{loss.name!r} does not use (it uses: "
-                f"{sorted(required - set(ENGINE_CONTEXT)) or 'none'}).{hint}"
+                f"{sorted(required - set(ENGINE_CONTEXT)) or 'none'}) and "
+                f"{type(self).__name__} does not take (it takes: "
+                f"{sorted(own) or 'none'})."
             )
+        sampler = self.batch_sampler
+        plan_inputs = set(sampler.requires if isinstance(sampler, BatchPlan) else ())
         absent = {k for k in plan_inputs if arrays.get(k) is None}
         if absent:
             raise ValueError(
                 f"batch_sampler={sampler!r} needs {sorted(absent)} for each sample; "
                 f"pass {', '.join(k + '=' for k in sorted(absent))} to fit."
             )
-        keep = {"X", "y", "sample_weight", *required, *plan_inputs}
+        keep = {"X", "y", "sample_weight", "groups", *required}
         arrays = {k: v for k, v in arrays.items() if k in keep and v is not None}
         if self.early_stopping:
             train_idx, valid_idx = self._split_indices(
-                n, stratify, self.validation_fraction, seed
+                n,
+                arrays["y"] if n_classes is not None else None,
+                self.validation_fraction,
+                seed,
+                groups=arrays.get("groups"),
             )
             train = {k: v[train_idx] for k, v in arrays.items()}
             valid = {k: v[valid_idx] for k, v in arrays.items()}
@@ -610,9 +777,9 @@ class BaseLossEstimator(BaseEstimator):
             stacklevel=4,
         )
 
-    @staticmethod
-    def _per_sample_inputs(fit_params, n):
-        """Validate extra per-sample arrays passed to ``fit`` for the loss."""
+    def _per_sample_inputs(self, fit_params, n):
+        """Validate the per-sample arrays passed to ``fit``: ``groups`` (any
+        labels, encoded as integers) and the loss's numeric inputs."""
         out = {}
         for name, value in fit_params.items():
             if name in ("X", "y", "sample_weight", "index", *ENGINE_CONTEXT):
@@ -623,7 +790,16 @@ class BaseLossEstimator(BaseEstimator):
                     f"{name} must have one entry per sample ({n}); got shape "
                     f"{array.shape}."
                 )
-            if array.dtype.kind == "f":
+            if name == "groups":
+                if array.ndim != 1:
+                    raise ValueError(f"groups must be 1-D; got shape {array.shape}.")
+                try:
+                    array = np.unique(array, return_inverse=True)[1].astype(np.int64)
+                except TypeError as exc:
+                    raise TypeError(
+                        f"groups must hold ids of one type; {exc}."
+                    ) from None
+            elif array.dtype.kind == "f":
                 if not np.all(np.isfinite(array)):
                     raise ValueError(f"{name} must be finite.")
                 array = array.astype(np.float32)
@@ -682,3 +858,27 @@ def _raise_if_module_rejects(module, X, exc):
         ) from exc
     finally:
         module.train(was_training)
+
+
+def _scaled_weights(weight):
+    """Non-negative weights scaled to mean 1 (None when all are 1); refuse
+    weights that are not finite or sum to zero."""
+    if not np.all(np.isfinite(weight)):
+        raise ValueError("sample_weight must be finite.")
+    if weight.sum() <= 0:
+        raise ValueError("sample_weight sums to zero: nothing to train on.")
+    if np.all(weight == 1.0):
+        return None
+    return (weight / weight.mean()).astype(np.float32)
+
+
+def _as_float32(X):
+    """``X`` in the network's precision, refusing values float32 cannot hold."""
+    with np.errstate(over="ignore"):
+        X32 = np.asarray(X, dtype=np.float32)
+    if X32.dtype != X.dtype and not np.all(np.isfinite(X32)):
+        raise ValueError(
+            "X holds values too large for float32 (the network's precision); "
+            "rescale the features, e.g. with StandardScaler."
+        )
+    return X32

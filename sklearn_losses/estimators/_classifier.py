@@ -8,12 +8,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import check_scoring
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_numeric_columns
+from .._validation import Constraint, real
 from ..losses import get_loss_class
+from ..sampling._batches import BatchPlan
 from ..sampling._dataset_equity import check_user_weights
-from ._base import BaseLossEstimator
+from ._base import BaseLossEstimator, _scaled_weights
+
+#: Named batch plans of a classifier (it also takes a positive share or a plan).
+CLASS_BATCH_SAMPLERS = ("auto", "random", "stratified", "balanced")
 
 __all__ = ["LossClassifier"]
 
@@ -174,6 +177,25 @@ BatchPlan, default="auto"
     (2, 2)
     """
 
+    prefixes = (*BaseLossEstimator.prefixes, "reweighter")
+
+    _constraints = {
+        "batch_sampler": Constraint(
+            lambda v: (
+                (isinstance(v, str) and v in CLASS_BATCH_SAMPLERS)
+                or isinstance(v, BatchPlan)
+                or real(0, 1, closed="neither")(v)
+            ),
+            "'auto', 'random', 'stratified', 'balanced', a float in (0, 1) (the "
+            "share of the positive class in every batch) or a BatchPlan instance "
+            "(see sklearn_losses.sampling)",
+        ),
+        "class_weight": Constraint(
+            lambda v: v is None or v == "balanced" or isinstance(v, dict),
+            "None, 'balanced' or a dict {label: weight}",
+        ),
+    }
+
     def __init__(
         self,
         loss="cross_entropy",
@@ -238,7 +260,7 @@ BatchPlan, default="auto"
         tags.classifier_tags.multi_class = "multiclass" in tasks
         return tags
 
-    # -- fit ------------------------------------------------------------------
+    # -- fit hooks (the template is BaseLossEstimator.fit) ---------------------
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Train the network on ``X, y``.
 
@@ -252,20 +274,19 @@ BatchPlan, default="auto"
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; multiplied by ``class_weight``.
         **fit_params : array-like of shape (n_samples,)
-            Further per-sample inputs of the loss, by the names it declares in
-            ``requires`` (e.g. ``likelihood=``), and ``groups=`` (a group id per
-            sample) for a batch plan that keeps groups whole. They follow the
-            validation split and every batch like the weights.
+            ``groups=`` (any labels: whole groups in the validation split and in
+            a batch plan that reads them) and further per-sample inputs of the
+            loss, by the names it declares in ``requires`` (e.g.
+            ``likelihood=``). They follow the validation split and every batch
+            like the weights.
 
         Returns
         -------
         self : LossClassifier
         """
-        self._validate_common_params()
-        warm = self.warm_start and hasattr(self, "net_")
-        check_numeric_columns(X, type(self).__name__)
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=not warm)
-        X = _as_float32(X)
+        return super().fit(X, y, sample_weight=sample_weight, **fit_params)
+
+    def _encode_target(self, y, warm):
         try:
             check_classification_targets(y)
             classes, y_enc = np.unique(y, return_inverse=True)
@@ -283,64 +304,29 @@ BatchPlan, default="auto"
                 f"warm_start=True needs the same classes as the previous fit "
                 f"({self.classes_.tolist()}); got {classes.tolist()}."
             )
-        task = "binary" if len(classes) == 2 else "multiclass"
-        loss = self._build_loss(task)
-        sample_weight, fit_params = self._apply_reweighter(
-            X, y, sample_weight, fit_params, loss
-        )
-        weight = self._sample_weight(X, y, sample_weight)
-
         self.classes_ = classes
-        self._task = task
-        n_outputs = loss.binary_logits if task == "binary" else len(classes)
+        task = "binary" if len(classes) == 2 else "multiclass"
+        return y_enc.astype(np.int64), task
+
+    def _n_classes(self):
+        return len(self.classes_)
+
+    def _n_outputs(self, loss, task):
+        n_outputs = loss.binary_logits if task == "binary" else len(self.classes_)
         self._binary_outputs = n_outputs if task == "binary" else None
-        arrays = {"X": X, "y": y_enc.astype(np.int64), "sample_weight": weight}
-        arrays["index"] = np.arange(X.shape[0], dtype=np.int64)
-        arrays.update(self._per_sample_inputs(fit_params, X.shape[0]))
-        loss.setup(n_samples=X.shape[0], n_classes=len(classes))
-        self._train(
-            arrays,
-            stratify=y_enc,
-            n_features=X.shape[1],
-            n_outputs=n_outputs,
-            loss=loss,
-            score_fn=self._valid_score_fn,
-            n_classes=len(classes),
-        )
-        self.loss_ = self.net_.criterion_
-        return self
+        return n_outputs
 
     def _sample_weight(self, X, y, sample_weight):
-        if self.class_weight is not None and not (
-            self.class_weight == "balanced" or isinstance(self.class_weight, dict)
-        ):
-            raise ValueError(
-                "class_weight must be None, 'balanced' or a dict {label: weight}; "
-                f"got {self.class_weight!r}."
-            )
-        if sample_weight is None and self.class_weight is None:
-            return None
+        if self.class_weight is None:
+            return super()._sample_weight(X, y, sample_weight)
         weight = check_user_weights(sample_weight, X)
-        if self.class_weight is not None:
-            try:
-                per_class = compute_sample_weight(self.class_weight, y)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"Invalid class_weight: {exc}") from exc
-            if np.any(per_class < 0):
-                raise ValueError(
-                    f"class_weight must be >= 0; got {self.class_weight!r}."
-                )
-            weight = weight * per_class
-        if not np.all(np.isfinite(weight)):
-            raise ValueError("sample_weight must be finite.")
-        if weight.sum() <= 0:
-            raise ValueError(
-                "sample_weight (times class_weight) sums to zero: nothing to train on."
-            )
-        if np.all(weight == 1.0):
-            return None
-        # Scale to mean 1 so that the loss scale (and lr) does not depend on it.
-        return (weight / weight.mean()).astype(np.float32)
+        try:
+            per_class = compute_sample_weight(self.class_weight, y)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"Invalid class_weight: {exc}") from exc
+        if np.any(per_class < 0):
+            raise ValueError(f"class_weight must be >= 0; got {self.class_weight!r}.")
+        return _scaled_weights(weight * per_class)
 
     def _valid_score_fn(self, valid, loss):
         """Return ``logits -> score`` for the validation rows ``valid``."""
@@ -371,14 +357,6 @@ BatchPlan, default="auto"
         return score
 
     # -- outputs --------------------------------------------------------------
-    def _outputs(self, X):
-        check_is_fitted(self, "net_")
-        check_numeric_columns(X, type(self).__name__)
-        X = _as_float32(
-            validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        )
-        return self._forward_numpy(X)
-
     def _decision_from_outputs(self, out):
         if self._binary_outputs == 1:
             return out.reshape(-1)
@@ -447,14 +425,3 @@ class _FrozenOutputs(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return self.classes_[_indices(self.decision_function(X))]
-
-
-def _as_float32(X):
-    with np.errstate(over="ignore"):
-        X32 = np.asarray(X, dtype=np.float32)
-    if X32.dtype != X.dtype and not np.all(np.isfinite(X32)):
-        raise ValueError(
-            "X holds values too large for float32 (the network's precision); "
-            "rescale the features, e.g. with StandardScaler."
-        )
-    return X32

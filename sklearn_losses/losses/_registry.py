@@ -313,7 +313,7 @@ def _estimator_params(estimator):
     """(name, sorted parameter names, ``prefix__*`` heads) of ``estimator``."""
     # Imported here: the estimators import this module.
     from ..estimators import LossClassifier
-    from ..estimators._base import PREFIXES, BaseLossEstimator
+    from ..estimators._base import BaseLossEstimator
 
     if estimator is None:
         estimator = LossClassifier
@@ -324,7 +324,7 @@ def _estimator_params(estimator):
             f"instance of a BaseLossEstimator subclass); got {estimator!r}."
         )
     params = sorted(p for p in cls._get_param_names() if p != "loss")
-    return cls.__name__, params, tuple(p for p in PREFIXES if p != "loss")
+    return cls.__name__, params, tuple(p for p in cls.prefixes if p != "loss")
 
 
 def _grid_values(values):

@@ -27,8 +27,10 @@ def _residuals(input, target):
         kind = getattr(target, "dtype", type(target).__name__)
         raise TypeError(f"target must be a floating-point torch.Tensor; got {kind}.")
     if input.ndim == 0 or input.shape != target.shape:
-        if input.ndim == 2 and input.shape[1] == 1 and target.shape == input.shape[:1]:
-            input = input.reshape(-1)  # one output per sample, as a column
+        n = input.shape[0] if input.ndim else -1
+        if {tuple(input.shape), tuple(target.shape)} == {(n,), (n, 1)}:
+            # one output per sample, as a column on one side
+            input, target = input.reshape(-1), target.reshape(-1)
         else:
             raise ValueError(
                 "input and target must have the same shape (n,) or (n, ...); got "

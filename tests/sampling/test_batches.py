@@ -423,10 +423,16 @@ def test_group_batches_need_groups_in_fit():
         LossClassifier(batch_sampler=GroupBatches(), max_epochs=1).fit(X, y)
 
 
-def test_groups_without_a_plan_that_reads_them_are_refused():
+def test_groups_without_a_plan_that_reads_them_are_accepted():
+    """groups is an estimator input: with a row plan it still trains (and
+    keeps the validation split grouped, see tests/estimators/test_fit_template.py)."""
     X, y = _rows_and_labels()
-    with pytest.raises(TypeError, match=r"\['groups'\].*batch_sampler=GroupBatches"):
-        LossClassifier(max_epochs=1).fit(X, y, groups=np.arange(60) // 3)
+    clf = LossClassifier(max_epochs=1, random_state=0)
+    clf.fit(X, y, groups=np.arange(60) // 3)
+    np.testing.assert_array_equal(
+        clf.predict(X),
+        LossClassifier(max_epochs=1, random_state=0).fit(X, y).predict(X),
+    )
 
 
 def test_m_per_class_batches_through_the_classifier():

@@ -1,0 +1,118 @@
+"""Docstring text of the parameters every neural estimator shares, written once.
+
+An estimator's docstring names a block as ``%(block)s`` on a line of its own
+(indented as its parameter list); :func:`fill_doc` puts the text there.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+__all__ = ["fill_doc"]
+
+_BLOCKS = {
+    "network": """\
+module : None, torch.nn.Module class, factory or instance, default=None
+    ``None`` builds :class:`~sklearn_losses.modules.MLP`. A class or factory is
+    called with ``module__*`` parameters, plus ``n_features_in`` and
+    ``n_outputs`` (sized from the data) when its signature takes them or
+    ``**kwargs`` and no ``module__*`` sets them. An instance is copied at each
+    fit.
+hidden_layer_sizes : tuple of int, default=(64, 64)
+    Hidden widths of the default MLP (empty: a linear model).
+activation : str, default="relu"
+    Activation of the default MLP (``"relu"``, ``"gelu"``, ``"tanh"``, ...).
+dropout : float, default=0.0
+    Dropout of the default MLP.
+optimizer : str or torch.optim.Optimizer subclass, default="adam"
+    ``"adam"``, ``"adamw"``, ``"sgd"``, ``"rmsprop"``, ``"adagrad"`` or a class;
+    further arguments as ``optimizer__<name>``.
+lr : float, default=1e-3
+    Learning rate.
+weight_decay : float, default=0.0
+    Weight decay passed to the optimizer.""",
+    "epochs": """\
+max_epochs : int, default=100
+    Number of passes over the training data (fewer with early stopping).
+early_stopping : bool, default=False
+    Hold out ``validation_fraction`` of the training data (sample weights and
+    other per-sample inputs follow their rows; whole groups when the estimator
+    has groups), stop when the monitored value has not improved by ``tol`` for
+    ``n_iter_no_change`` epochs, and restore the best weights. The monitored
+    value is the validation loss, or the validation score when
+    ``validation_scoring`` is set or the loss is not a real objective.
+validation_fraction : float, default=0.1
+    Fraction held out for early stopping.
+n_iter_no_change : int, default=10
+    Patience of early stopping, in epochs.
+tol : float, default=1e-4
+    Minimum absolute improvement that resets the patience.""",
+    "reweighting": """\
+reweighting : None, str or LossReweighting, default=None
+    Dynamic loss-based reweighting of every batch (Sow et al., ICLR 2025):
+    ``"linupper"``, ``"quadratic"``, ``"extremes"`` or ``"upper"``, or a
+    :class:`~sklearn_losses.sampling.LossReweighting`; its parameters
+    (``temperature``, ``warmup``) as ``reweighting__<name>``. The batch's
+    per-sample losses, already computed, give multipliers of the sample
+    weights (no extra forward pass). Needs a per-sample loss.""",
+    "runtime": """\
+callbacks : None or list, default=None
+    Extra skorch callbacks, as instances or ``(name, callback)`` pairs; their
+    parameters are reachable as ``callbacks__<name>__<param>``.
+warm_start : bool, default=False
+    Continue training the fitted network on the next ``fit``.
+device : str, default="cpu"
+    Torch device to train and predict on, e.g. ``"cuda"``.
+random_state : None, int or RandomState, default=None
+    Seeds weight initialisation, shuffling, the validation split and dropout.
+    With an int, two fits give identical predictions. The global torch RNG is
+    left as it was.
+verbose : int, default=0
+    0: silent; 1: a progress bar over epochs (its last line stays); 2: a table
+    per epoch.
+**kwargs
+    Prefixed parameters: ``loss__*``, ``module__*``, ``optimizer__*``,
+    ``callbacks__*`` and the estimator's others (its ``prefixes``).""",
+    "fitted": """\
+n_features_in_ : int
+    Number of features seen in ``fit``.
+feature_names_in_ : ndarray of shape (n_features_in_,)
+    Column names, when ``X`` was a DataFrame with string column names.
+loss_ : BaseLoss
+    The loss used in training.
+net_ : skorch.NeuralNet
+    The trained skorch engine (``net_.module_`` is the network).
+history_ : skorch.History
+    One row per epoch: ``epoch``, ``train_loss``, ``dur`` and, with early
+    stopping, ``valid_loss`` and ``valid_score``.
+n_iter_ : int
+    Number of epochs run.""",
+}
+
+
+def fill_doc(cls):
+    """Class decorator: replace each ``%(block)s`` line of the docstring.
+
+    Examples
+    --------
+    >>> @fill_doc
+    ... class Demo:
+    ...     '''Demo.
+    ...
+    ...     Parameters
+    ...     ----------
+    ...     %(epochs)s
+    ...     '''
+    >>> "n_iter_no_change : int" in Demo.__doc__
+    True
+    """
+    doc = cls.__doc__
+    for name, text in _BLOCKS.items():
+        marker = f"%({name})s"
+        while marker in doc:
+            start = doc.index(marker)
+            indent = doc[doc.rindex("\n", 0, start) + 1 : start]
+            block = textwrap.indent(text, indent)[len(indent) :]
+            doc = doc[:start] + block + doc[start + len(marker) :]
+    cls.__doc__ = doc
+    return cls
