@@ -14,6 +14,7 @@ from ..losses import get_loss_class
 from ..sampling._batches import BatchPlan
 from ..sampling._dataset_equity import check_user_weights
 from ._base import BaseLossEstimator, _scaled_weights
+from ._docs import fill_doc
 
 #: Named batch plans of a classifier (it also takes a positive share or a plan).
 CLASS_BATCH_SAMPLERS = ("auto", "random", "stratified", "balanced")
@@ -21,6 +22,7 @@ CLASS_BATCH_SAMPLERS = ("auto", "random", "stratified", "balanced")
 __all__ = ["LossClassifier"]
 
 
+@fill_doc
 class LossClassifier(ClassifierMixin, BaseLossEstimator):
     """Neural network classifier trained with any registered loss.
 
@@ -43,24 +45,7 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         are read and a fresh loss is built at each ``fit``. A ``loss__*`` that
         only other registered losses take is ignored with a ``UserWarning`` (so
         a search can switch losses); ``None`` unsets one.
-    module : None, torch.nn.Module class, factory or instance, default=None
-        ``None`` builds :class:`~sklearn_losses.modules.MLP`. A class or factory is
-        called with ``module__*`` parameters, plus ``n_features_in`` and
-        ``n_outputs`` when its signature takes them. An instance is copied at
-        each fit.
-    hidden_layer_sizes : tuple of int, default=(64, 64)
-        Hidden widths of the default MLP.
-    activation : str, default="relu"
-        Activation of the default MLP (``"relu"``, ``"gelu"``, ``"tanh"``, ...).
-    dropout : float, default=0.0
-        Dropout of the default MLP.
-    optimizer : str or torch.optim.Optimizer subclass, default="adam"
-        ``"adam"``, ``"adamw"``, ``"sgd"``, ``"rmsprop"``, ``"adagrad"`` or a class;
-        further arguments as ``optimizer__<name>``.
-    lr : float, default=1e-3
-        Learning rate.
-    weight_decay : float, default=0.0
-        Weight decay passed to the optimizer.
+    %(network)s
     batch_size : int or "auto", default="auto"
         Mini-batch size (a batch larger than the data is the full batch).
         ``"auto"``: 128 for per-sample losses; ``max(128, ceil(0.05 n_train))``
@@ -82,21 +67,7 @@ BatchPlan, default="auto"
         (:class:`~sklearn_losses.sampling.GroupBatches`, with ``groups=`` in
         ``fit``), ``m`` rows per class
         (:class:`~sklearn_losses.sampling.MPerClassBatches`), or your own.
-    max_epochs : int, default=100
-        Number of passes over the training data (fewer with early stopping).
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (stratified, sample
-        weights following their rows), stop when the monitored value has not
-        improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the best
-        weights. The monitored value is the validation loss, or the validation
-        score when ``validation_scoring`` is set or the loss is not a real
-        objective.
-    validation_fraction : float, default=0.1
-        Fraction held out for early stopping.
-    n_iter_no_change : int, default=10
-        Patience of early stopping, in epochs.
-    tol : float, default=1e-4
-        Minimum absolute improvement that resets the patience.
+    %(epochs)s
     validation_scoring : None, str or callable, default=None
         Score recorded each epoch as ``valid_score`` in the history: a scikit-learn
         scorer name (``"average_precision"``, ``"f1"``, ...) or a callable
@@ -112,46 +83,14 @@ BatchPlan, default="auto"
         likelihood, as ``"generalized_focal"``, its ``likelihood_`` is passed to
         the loss instead). Its parameters are ``reweighter__<name>``. Fitted
         clone: ``reweighter_``.
-    reweighting : None, str or LossReweighting, default=None
-        Dynamic loss-based reweighting of every batch (Sow et al., ICLR 2025):
-        ``"linupper"``, ``"quadratic"``, ``"extremes"`` or ``"upper"``, or a
-        :class:`~sklearn_losses.sampling.LossReweighting`; its parameters
-        (``temperature``, ``warmup``) as ``reweighting__<name>``. The batch's
-        per-sample losses, already computed, give multipliers of the sample
-        weights (no extra forward pass). Needs a per-sample loss.
-    callbacks : None or list, default=None
-        Extra skorch callbacks, as instances or ``(name, callback)`` pairs; their
-        parameters are reachable as ``callbacks__<name>__<param>``.
-    warm_start : bool, default=False
-        Continue training the fitted network on the next ``fit``.
-    device : str, default="cpu"
-        Torch device to train and predict on, e.g. ``"cuda"``.
-    random_state : None, int or RandomState, default=None
-        Seeds weight initialisation, shuffling, the validation split and dropout.
-        With an int, two fits give identical predictions. The global torch RNG is
-        left as it was.
-    verbose : int, default=0
-        0: silent; 1: a progress bar over epochs; 2: a table per epoch.
-    **kwargs
-        ``loss__*``, ``module__*``, ``optimizer__*`` and ``callbacks__*`` parameters.
+    %(reweighting)s
+    %(runtime)s
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels, in the order of ``predict_proba``'s columns.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when ``X`` was a DataFrame with string column names.
-    loss_ : BaseLoss
-        The loss used in training.
-    net_ : skorch.NeuralNet
-        The trained skorch engine (``net_.module_`` is the network).
-    history_ : skorch.History
-        One row per epoch: ``epoch``, ``train_loss``, ``dur`` and, with early
-        stopping, ``valid_loss`` and ``valid_score``.
-    n_iter_ : int
-        Number of epochs run.
+    %(fitted)s
     reweighter_ : estimator
         The fitted clone of ``reweighter`` (only when ``reweighter`` is set).
 

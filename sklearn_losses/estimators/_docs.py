@@ -71,8 +71,10 @@ verbose : int, default=0
     0: silent; 1: a progress bar over epochs (its last line stays); 2: a table
     per epoch.
 **kwargs
-    Prefixed parameters: ``loss__*``, ``module__*``, ``optimizer__*``,
-    ``callbacks__*`` and the estimator's others (its ``prefixes``).""",
+    Prefixed parameters (the class's ``prefixes``): ``loss__*`` (and
+    ``loss__<param>__<name>`` for an object the loss takes), ``module__*``,
+    ``optimizer__*``, ``callbacks__*``, ``reweighting__*`` and
+    ``batch_sampler__*`` (a plan's parameters, e.g. ``batch_sampler__m``).""",
     "fitted": """\
 n_features_in_ : int
     Number of features seen in ``fit``.
