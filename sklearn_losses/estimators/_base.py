@@ -622,7 +622,7 @@ class BaseLossEstimator(BaseEstimator):
                     "to be set (e.g. 'linupper')."
                 )
             return None
-        if isinstance(spec, str):
+        if isinstance(spec, str) and spec.lower() in STRATEGIES:
             rw = LossReweighting(strategy=spec)
         elif isinstance(spec, LossReweighting):
             rw = clone(spec)

@@ -3,7 +3,6 @@ weights and likelihood-weighted resampling (Shrivastava et al., ICCV-W 2023)."""
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 
@@ -20,7 +19,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from .._validation import check_random_state_param
+from .._validation import (
+    Constraint,
+    check_random_state_param,
+    one_of,
+    real,
+    validate_params,
+)
 from ..losses.dataset_equity import dequity_weights
 
 __all__ = ["DatasetEquityReweighter", "cluster_likelihood"]
@@ -101,16 +106,6 @@ def check_user_weights(sample_weight, X):
         if "sample" in str(exc).lower():
             raise
         raise TypeError(f"sample_weight must be numeric; {exc}.") from exc
-
-
-def _check_nonneg(name, value):
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(f"{name} must be a finite float >= 0, got {value!r}.")
 
 
 class DatasetEquityReweighter(BaseSampler):
@@ -267,45 +262,42 @@ class DatasetEquityReweighter(BaseSampler):
         return tags
 
     # -- validation -------------------------------------------------------------
-    def _validate_params(self):
-        if self.embedding is not None and not (
-            hasattr(self.embedding, "fit_transform")
-            or (hasattr(self.embedding, "fit") and hasattr(self.embedding, "transform"))
-        ):
-            raise ValueError(
-                "embedding must be None or a transformer (with fit_transform); "
-                f"got {self.embedding!r}."
-            )
-        if self.reducer is not None and not (
-            isinstance(self.reducer, str) and self.reducer in _REDUCERS
-        ):
-            raise ValueError(
-                f'reducer must be "auto", "tsne", "pca" or None; got {self.reducer!r}.'
-            )
-        if self.clusterer is not None and not (
-            hasattr(self.clusterer, "fit_predict") or hasattr(self.clusterer, "fit")
-        ):
-            raise ValueError(
-                "clusterer must be None or a clusterer with fit_predict (or fit "
-                f"and labels_); got {self.clusterer!r}."
-            )
+    _constraints = {
+        "embedding": Constraint(
+            lambda v: (
+                v is None
+                or hasattr(v, "fit_transform")
+                or (hasattr(v, "fit") and hasattr(v, "transform"))
+            ),
+            "None or a transformer (with fit_transform)",
+        ),
+        "reducer": Constraint(lambda v: v is None, "None") | one_of(*_REDUCERS),
+        "clusterer": Constraint(
+            lambda v: v is None or hasattr(v, "fit_predict") or hasattr(v, "fit"),
+            "None or a clusterer with fit_predict (or fit and labels_)",
+        ),
+        "noise_as_cluster": Constraint(
+            lambda v: isinstance(v, bool | np.bool_), "True or False"
+        ),
+        "eta": real(0),
+        "gamma": real(0),
+        "sampling_strategy": Constraint(
+            lambda v: (
+                (isinstance(v, str) and v in _STRATEGIES)
+                or isinstance(v, dict)
+                or callable(v)
+            ),
+            '"all", "per_class", a dict {label: n_samples} or a callable returning one',
+        ),
+    }
+
+    # imbalanced-learn's fit_resample runs scikit-learn's parameter validation,
+    # which reads this; the parameters are checked by _check_params instead.
+    _parameter_constraints: dict = {}
+
+    def _check_params(self):
+        validate_params(self, self._constraints)
         check_random_state_param(self.random_state)
-        if not isinstance(self.noise_as_cluster, bool | np.bool_):
-            raise ValueError(
-                f"noise_as_cluster must be a bool; got {self.noise_as_cluster!r}."
-            )
-        _check_nonneg("eta", self.eta)
-        _check_nonneg("gamma", self.gamma)
-        strategy = self.sampling_strategy
-        if not (
-            (isinstance(strategy, str) and strategy in _STRATEGIES)
-            or isinstance(strategy, dict)
-            or callable(strategy)
-        ):
-            raise ValueError(
-                'sampling_strategy must be "all", "per_class", a dict {label: '
-                f"n_samples}} or a callable returning one; got {strategy!r}."
-            )
 
     def _validate_X(self, X, reset):
         return validate_data(
@@ -408,7 +400,7 @@ class DatasetEquityReweighter(BaseSampler):
         >>> rw.likelihood_[[0, -1]].tolist()
         [1.0, 0.05]
         """
-        self._validate_params()
+        self._check_params()
         X = self._validate_X(X, reset=True)
         return self._fit_validated(X)
 
@@ -451,7 +443,7 @@ class DatasetEquityReweighter(BaseSampler):
         >>> DatasetEquityReweighter(reducer=None).compute_likelihood(X)[-1]
         np.float64(0.5)
         """
-        self._validate_params()
+        self._check_params()
         X = self._validate_X(X, reset=False)
         return self._likelihood_and_labels(X)[0]
 
@@ -520,6 +512,7 @@ class DatasetEquityReweighter(BaseSampler):
             raise TypeError(
                 f"y must hold labels of one type (e.g. all strings); {exc}."
             ) from None
+        self._check_params()
         return super().fit_resample(X, y, sample_weight=sample_weight)
 
     def _check_X_y(self, X, y, accept_sparse=None):

@@ -16,6 +16,7 @@ import numbers
 import torch
 from sklearn.base import BaseEstimator
 
+from .._validation import Constraint, integer, real, validate_params
 from ..losses._base import check_weights
 
 __all__ = ["LossReweighting", "dynamic_weights", "STRATEGIES"]
@@ -218,22 +219,18 @@ class LossReweighting(BaseEstimator):
         self.temperature = temperature
         self.warmup = warmup
 
+    _constraints = {
+        "strategy": Constraint(
+            lambda v: isinstance(v, str) and v.lower() in STRATEGIES,
+            f"one of {list(STRATEGIES)}",
+        ),
+        "temperature": real(0, closed="neither"),
+        "warmup": real(0, 1, closed="left") | integer(0),
+    }
+
     def validate(self):
         """Check the parameters; return ``self``."""
-        _check_strategy(self.strategy)
-        _check_temperature(self.temperature)
-        w = self.warmup
-        ok_float = (
-            isinstance(w, numbers.Real)
-            and not isinstance(w, numbers.Integral | bool)
-            and 0 <= w < 1
-        )
-        ok_int = isinstance(w, numbers.Integral) and not isinstance(w, bool) and w >= 0
-        if not (ok_float or ok_int):
-            raise ValueError(
-                "warmup must be a float in [0, 1) (a fraction of the training "
-                f"steps) or an int >= 0 (a number of steps); got {w!r}."
-            )
+        validate_params(self, self._constraints)
         return self
 
     def warmup_steps(self, total_steps):
