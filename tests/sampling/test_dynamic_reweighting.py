@@ -333,7 +333,11 @@ def test_params_clone_and_instance(data):
     [
         ({"loss": "anyloss", "reweighting": "linupper"}, ValueError, "'anyloss'"),
         ({"loss": "ensloss", "reweighting": "linupper"}, ValueError, "'ensloss'"),
-        ({"reweighting": "hard"}, ValueError, "reweighting must be None, a strategy name"),
+        (
+            {"reweighting": "hard"},
+            ValueError,
+            "reweighting must be None, a strategy name",
+        ),
         ({"reweighting": 0.4}, ValueError, "reweighting must be None"),
         ({"reweighting__temperature": 1.0}, ValueError, "need reweighting"),
         (
