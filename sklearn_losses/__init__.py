@@ -8,9 +8,9 @@ search can compare losses the way it compares ``C``::
 """
 
 from .compare import compare_losses
-from .estimators import LossClassifier, LossRegressor
+from .estimators import LossClassifier, LossRegressor, loss_param_grid
 from .exceptions import DivergenceWarning, TrainingDivergedError
-from .losses import get_loss, list_losses, loss_param_grid
+from .losses import get_loss, list_losses
 from .sampling import (
     BatchPlan,
     ClassShareBatches,

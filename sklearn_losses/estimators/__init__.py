@@ -1,6 +1,7 @@
 """scikit-learn estimators whose loss is a constructor parameter."""
 
 from ._classifier import LossClassifier
+from ._grids import loss_param_grid
 from ._regressor import LossRegressor
 
-__all__ = ["LossClassifier", "LossRegressor"]
+__all__ = ["LossClassifier", "LossRegressor", "loss_param_grid"]

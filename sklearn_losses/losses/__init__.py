@@ -10,7 +10,6 @@ from ._registry import (
     get_loss,
     get_loss_class,
     list_losses,
-    loss_param_grid,
     register_loss,
 )
 from .anyloss import AnyLoss
@@ -47,7 +46,6 @@ __all__ = [
     "get_loss",
     "get_loss_class",
     "list_losses",
-    "loss_param_grid",
     "register_loss",
     "ZLoss",
     "dequity_weights",

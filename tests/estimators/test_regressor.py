@@ -107,7 +107,7 @@ def test_integer_weights_equal_repeated_rows(data):
     keep = np.repeat(np.arange(60), counts)
     # full-batch training (the README says why mini-batches differ), no
     # standardisation (the repeated rows' mean and std differ from the weighted)
-    params = dict(batch_size=1000, max_epochs=20, standardize_target=False)
+    params = {"batch_size": 1000, "max_epochs": 20, "standardize_target": False}
     weighted = LossRegressor(random_state=0, **params).fit(X, y, sample_weight=counts)
     repeated = LossRegressor(random_state=0, **params).fit(X[keep], y[keep])
     np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-4)

@@ -5,6 +5,7 @@ import torch
 from scipy.stats import loguniform, uniform
 
 import sklearn_losses
+from sklearn_losses import loss_param_grid
 from sklearn_losses.losses import (
     TASKS,
     BaseLoss,
@@ -15,7 +16,6 @@ from sklearn_losses.losses import (
     get_loss,
     get_loss_class,
     list_losses,
-    loss_param_grid,
     register_loss,
 )
 
