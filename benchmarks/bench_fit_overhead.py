@@ -3,30 +3,37 @@
 What it measures
 ----------------
 In a single process with ``torch.set_num_threads(1)``, the same two-hidden-layer
-(64, 64) ReLU MLP is trained on the same synthetic binary classification data
+(64, 64) ReLU MLP is trained on the same synthetic classification data
 (``make_classification`` with 20,000 rows x 30 features, 10 informative,
-class weights 0.8 / 0.2, standardized, float32) for 10 epochs with Adam
-(lr=1e-3), once per batch size (128 and 1024 by default), as:
+standardized, float32; 2 classes with weights 0.8 / 0.2, and 10 balanced
+classes) for 10 epochs with Adam (lr=1e-3), once per number of classes (2 and
+10 by default) and batch size (128 and 1024 by default), as:
 
 (a) a hand-written PyTorch loop (one ``randperm`` per epoch, one permutation of
-    the data, contiguous slices, ``binary_cross_entropy_with_logits``);
-(b) ``sklearn_losses.LossClassifier(loss="cross_entropy", ...)``;
-(c) ``skorch.NeuralNetClassifier`` out of the box (2 logits,
-    ``CrossEntropyLoss``, ``train_split=None``);
+    the data, contiguous slices; one logit and
+    ``binary_cross_entropy_with_logits`` for 2 classes, ``K`` logits and
+    ``cross_entropy`` for ``K`` classes);
+(b) ``sklearn_losses.LossClassifier(loss="cross_entropy", ...)``, one row per
+    loss given with ``--losses`` (one logit for a binary cross-entropy, as (a));
+(c) ``skorch.NeuralNetClassifier`` out of the box (``K`` logits, 2 for a binary
+    task, ``CrossEntropyLoss``, ``train_split=None``);
 (d) ``sklearn.neural_network.MLPClassifier`` with the ``adam`` solver.
 
 numpy's BLAS and OpenMP pools are also limited to one thread (threadpoolctl)
 so that every variant runs on a single core. Only the ``fit`` call is timed
-(``time.perf_counter``); for (a) that covers building the model and optimizer
-plus the training loop. Each measurement is repeated ``--repeats`` times,
-interleaving the variants round-robin so that slow drift of the machine affects
-all of them alike, and the median is reported. The output is a markdown table
-whose cells read ``median seconds (ratio to (a))``.
+(``time.perf_counter``, or the process's CPU time with ``--clock cpu`` on a
+shared machine, where other processes' time slices inflate wall time); for (a)
+that covers building the model and optimizer plus the training loop. Each
+measurement is repeated ``--repeats`` times, interleaving the variants and
+settings round-robin so that slow drift of the machine affects all of them
+alike, and the median is reported. The output is a markdown table (one column
+per number of classes and batch size) whose cells read ``median seconds (ratio
+to (a))``.
 
 Target
 ------
-(b) should cost at most 1.15x the time of (a) at batch size 128 and at most
-1.05x at batch size 1024.
+(b) with the cross-entropy should cost at most 1.15x the time of (a) at batch
+size 128 and at most 1.05x at batch size 1024, with 2 and with 10 classes.
 
 How to run
 ----------
@@ -35,6 +42,9 @@ How to run
     python benchmarks/bench_fit_overhead.py
     python benchmarks/bench_fit_overhead.py --quick          # smoke test
     python benchmarks/bench_fit_overhead.py --repeats 5 --json results.json
+    python benchmarks/bench_fit_overhead.py --classes 10 --losses cross_entropy focal
+    python benchmarks/bench_fit_overhead.py --variants a b   # without (c) and (d)
+    python benchmarks/bench_fit_overhead.py --clock cpu      # on a shared machine
 """
 
 import argparse
@@ -60,6 +70,12 @@ N_FEATURES = 30
 HIDDEN = 64
 LR = 1e-3
 
+#: The timer of every measurement: wall time, or with ``--clock cpu`` the CPU
+#: time of this process (``time.process_time``), which time slices given to
+#: other processes on a shared machine do not inflate.
+clock = time.perf_counter
+
+#: Variant keys and row labels; (b) gets one row per loss (``b:<loss>``).
 VARIANTS = {
     "a": "(a) hand-written PyTorch loop",
     "b": "(b) sklearn_losses.LossClassifier",
@@ -68,30 +84,32 @@ VARIANTS = {
 }
 
 
-class TwoLogitMLP(nn.Module):
-    """30 -> 64 -> 64 -> 2 ReLU MLP producing two logits, for skorch."""
+class MLP(nn.Module):
+    """30 -> 64 -> 64 -> ``n_out`` ReLU MLP (for skorch, ``n_out`` logits)."""
 
-    def __init__(self):
+    def __init__(self, n_out=2):
         super().__init__()
         self.net = nn.Sequential(
             nn.Linear(N_FEATURES, HIDDEN),
             nn.ReLU(),
             nn.Linear(HIDDEN, HIDDEN),
             nn.ReLU(),
-            nn.Linear(HIDDEN, 2),
+            nn.Linear(HIDDEN, n_out),
         )
 
     def forward(self, X):
         return self.net(X)
 
 
-def make_data(n_samples):
-    """Return standardized float32 features and integer binary labels.
+def make_data(n_samples, n_classes=2):
+    """Return standardized float32 features and integer labels.
 
     Parameters
     ----------
     n_samples : int
         Number of rows.
+    n_classes : int, default=2
+        Number of classes: 2 with weights 0.8 / 0.2, more balanced.
 
     Returns
     -------
@@ -102,7 +120,8 @@ def make_data(n_samples):
         n_samples=n_samples,
         n_features=N_FEATURES,
         n_informative=10,
-        weights=[0.8, 0.2],
+        n_classes=n_classes,
+        weights=[0.8, 0.2] if n_classes == 2 else None,
         random_state=0,
     )
     X = StandardScaler().fit_transform(X).astype(np.float32)
@@ -112,31 +131,30 @@ def make_data(n_samples):
 def fit_torch_loop(X, y, batch_size, epochs):
     """Variant (a): train with a minimal hand-written PyTorch loop.
 
+    One logit and ``binary_cross_entropy_with_logits`` for two classes, ``K``
+    logits and ``cross_entropy`` for ``K > 2``.
+
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features), dtype float32
-    y : ndarray of shape (n_samples,)
+    y : ndarray of shape (n_samples,), labels ``0, ..., K-1``
     batch_size : int
     epochs : int
 
     Returns
     -------
     seconds : float
-        Wall-clock time of model construction plus training, which is what a
-        ``fit`` call of the other variants covers too.
+        Time (see :data:`clock`) of model construction plus training, which is
+        what a ``fit`` call of the other variants covers too.
     """
-    start = time.perf_counter()
+    start = clock()
+    n_classes = int(y.max()) + 1
+    binary = n_classes == 2
     torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Linear(N_FEATURES, HIDDEN),
-        nn.ReLU(),
-        nn.Linear(HIDDEN, HIDDEN),
-        nn.ReLU(),
-        nn.Linear(HIDDEN, 1),
-    )
+    model = MLP(1 if binary else n_classes)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     Xt = torch.from_numpy(X)
-    yt = torch.from_numpy(y.astype(np.float32))
+    yt = torch.from_numpy(y.astype(np.float32) if binary else y)
     n = Xt.shape[0]
     model.train()
     for _ in range(epochs):
@@ -146,15 +164,19 @@ def fit_torch_loop(X, y, batch_size, epochs):
         for i in range(0, n, batch_size):
             xb = Xp[i : i + batch_size]
             yb = yp[i : i + batch_size]
-            loss = F.binary_cross_entropy_with_logits(model(xb).squeeze(-1), yb)
+            if binary:
+                out = model(xb).squeeze(-1)
+                loss = F.binary_cross_entropy_with_logits(out, yb)
+            else:
+                loss = F.cross_entropy(model(xb), yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-    return time.perf_counter() - start
+    return clock() - start
 
 
-def fit_loss_classifier(X, y, batch_size, epochs):
-    """Variant (b): ``sklearn_losses.LossClassifier``.
+def fit_loss_classifier(X, y, batch_size, epochs, loss="cross_entropy"):
+    """Variant (b): ``sklearn_losses.LossClassifier`` with ``loss``.
 
     Returns
     -------
@@ -167,7 +189,7 @@ def fit_loss_classifier(X, y, batch_size, epochs):
         print(f"LossClassifier: not available ({exc})")
         return None
     clf = LossClassifier(
-        loss="cross_entropy",
+        loss=loss,
         hidden_layer_sizes=(HIDDEN, HIDDEN),
         activation="relu",
         optimizer="adam",
@@ -177,9 +199,9 @@ def fit_loss_classifier(X, y, batch_size, epochs):
         random_state=0,
         verbose=0,
     )
-    start = time.perf_counter()
+    start = clock()
     clf.fit(X, y)
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def fit_skorch(X, y, batch_size, epochs):
@@ -191,7 +213,8 @@ def fit_skorch(X, y, batch_size, epochs):
     """
     torch.manual_seed(0)
     net = skorch.NeuralNetClassifier(
-        TwoLogitMLP,
+        MLP,
+        module__n_out=int(y.max()) + 1,
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
         lr=LR,
@@ -201,9 +224,9 @@ def fit_skorch(X, y, batch_size, epochs):
         iterator_train__shuffle=True,
         verbose=0,
     )
-    start = time.perf_counter()
+    start = clock()
     net.fit(X, y)
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def fit_sklearn_mlp(X, y, batch_size, epochs):
@@ -226,9 +249,9 @@ def fit_sklearn_mlp(X, y, batch_size, epochs):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        start = time.perf_counter()
+        start = clock()
         clf.fit(X, y)
-        return time.perf_counter() - start
+        return clock() - start
 
 
 FIT_FUNCS = {
@@ -239,72 +262,95 @@ FIT_FUNCS = {
 }
 
 
-def run_benchmark(X, y, batch_sizes, epochs, repeats):
-    """Time every variant at every batch size, round-robin over variants.
+def variant_rows(variants, losses):
+    """Row keys and labels: (b) once per loss, ``"b:<loss>"``."""
+    rows = {}
+    for key in variants:
+        if key == "b":
+            for loss in losses:
+                rows[f"b:{loss}"] = f"{VARIANTS['b']}, loss={loss!r}"
+        else:
+            rows[key] = VARIANTS[key]
+    return rows
+
+
+def _call(row, X, y, batch_size, epochs):
+    key, _, loss = row.partition(":")
+    if key == "b":
+        return fit_loss_classifier(X, y, batch_size, epochs, loss)
+    return FIT_FUNCS[key](X, y, batch_size, epochs)
+
+
+def run_benchmark(data, batch_sizes, epochs, repeats, rows):
+    """Time every row at every setting, round-robin over settings and rows.
 
     Parameters
     ----------
-    X, y : ndarray
-        Training data.
+    data : dict
+        ``data[n_classes]`` is the ``(X, y)`` training data.
     batch_sizes : list of int
     epochs : int
     repeats : int
+    rows : iterable of str
+        Row keys (see :func:`variant_rows`); ``"a"`` must be one of them.
 
     Returns
     -------
     times : dict
-        ``times[variant][batch_size]`` is the list of measured seconds, or
-        None if the variant is not available.
+        ``times[row][(n_classes, batch_size)]`` is the list of measured
+        seconds (empty if the variant is not available).
     """
-    times = {key: {bs: [] for bs in batch_sizes} for key in FIT_FUNCS}
+    settings = [(k, bs) for k in data for bs in batch_sizes]
+    times = {row: {s: [] for s in settings} for row in rows}
     unavailable = set()
-    for bs in batch_sizes:
-        for _ in range(repeats):
-            for key, func in FIT_FUNCS.items():
-                if key in unavailable:
+    for _ in range(repeats):
+        for setting in settings:
+            X, y = data[setting[0]]
+            for row in rows:
+                if row in unavailable:
                     continue
-                seconds = func(X, y, bs, epochs)
+                seconds = _call(row, X, y, setting[1], epochs)
                 if seconds is None:
-                    unavailable.add(key)
+                    unavailable.add(row)
                 else:
-                    times[key][bs].append(seconds)
-    for key in unavailable:
-        times[key] = dict.fromkeys(batch_sizes)
+                    times[row][setting].append(seconds)
     return times
 
 
-def summarize(times, batch_sizes):
+def summarize(times):
     """Reduce the raw timings to medians and ratios to variant (a).
 
     Returns
     -------
     summary : dict
-        ``summary[variant][batch_size]`` is a dict with ``median`` and
-        ``ratio`` (both None if the variant is not available).
+        ``summary[row][setting]`` is a dict with ``median`` and ``ratio`` (both
+        None if the variant is not available).
     """
     summary = {}
-    for key in FIT_FUNCS:
-        summary[key] = {}
-        for bs in batch_sizes:
-            samples = times[key][bs]
+    for row, per_setting in times.items():
+        summary[row] = {}
+        for setting, samples in per_setting.items():
             if not samples:
-                summary[key][bs] = {"median": None, "ratio": None}
+                summary[row][setting] = {"median": None, "ratio": None}
                 continue
             median = statistics.median(samples)
-            ref = statistics.median(times["a"][bs])
-            summary[key][bs] = {"median": median, "ratio": median / ref}
+            ref = statistics.median(times["a"][setting])
+            summary[row][setting] = {"median": median, "ratio": median / ref}
     return summary
 
 
-def format_table(summary, batch_sizes):
-    """Render the summary as a markdown table (rows: variants)."""
-    header = "| variant | " + " | ".join(f"batch {bs}" for bs in batch_sizes) + " |"
-    sep = "|---|" + "---:|" * len(batch_sizes)
-    lines = [header, sep]
-    for key, label in VARIANTS.items():
+def format_table(summary, rows):
+    """Render the summary as a markdown table (rows: variants; columns:
+    number of classes and batch size)."""
+    settings = list(next(iter(summary.values())))
+    header = "| variant | " + " | ".join(
+        f"{k} classes, batch {bs}" for k, bs in settings
+    )
+    lines = [header + " |", "|---|" + "---:|" * len(settings)]
+    for row, label in rows.items():
         cells = []
-        for bs in batch_sizes:
-            cell = summary[key][bs]
+        for setting in settings:
+            cell = summary[row][setting]
             if cell["median"] is None:
                 cells.append("not available")
             else:
@@ -320,6 +366,26 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--n-samples", type=int, default=20000)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 1024])
+    parser.add_argument("--classes", type=int, nargs="+", default=[2, 10])
+    parser.add_argument(
+        "--losses",
+        nargs="+",
+        default=["cross_entropy"],
+        help="losses of LossClassifier, one row (b) each",
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=list(VARIANTS),
+        default=list(VARIANTS),
+        help="variants to run ((a), the reference, always runs)",
+    )
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall time, or this process's CPU time (for a shared machine)",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -329,12 +395,18 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.n_samples, args.epochs, args.repeats = 4000, 2, 1
+    if min(args.classes) < 2:
+        parser.error("--classes must be >= 2")
+    if "a" not in args.variants:
+        args.variants = ["a", *args.variants]
     return args
 
 
 def main(argv=None):
     """Run the benchmark and print (and optionally save) the results."""
+    global clock
     args = parse_args(argv)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     torch.set_num_threads(1)
     # numpy's BLAS (used by MLPClassifier) is not governed by torch; pin it too
     # so that every variant runs on one core.
@@ -344,8 +416,12 @@ def main(argv=None):
 
 def _run(args):
     """Body of :func:`main`, executed under a one-thread BLAS limit."""
-    X, y = make_data(args.n_samples)
-    FIT_FUNCS["a"](X[:512], y[:512], 128, 1)  # warm up torch kernels / allocator
+    data = {k: make_data(args.n_samples, k) for k in args.classes}
+    rows = variant_rows(args.variants, args.losses)
+    # Warm up torch kernels, the allocator and the imports of every row.
+    for X, y in data.values():
+        for row in rows:
+            _call(row, X[:512], y[:512], 128, 1)
 
     info = {
         "python": platform.python_version(),
@@ -353,6 +429,7 @@ def _run(args):
         "skorch": skorch.__version__,
         "sklearn": sklearn.__version__,
         "torch_num_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "blas_threads": {
             f"{p['internal_api']}@{p['prefix']}": p["num_threads"]
             for p in threadpool_info()
@@ -361,35 +438,36 @@ def _run(args):
         "n_features": N_FEATURES,
         "epochs": args.epochs,
         "repeats": args.repeats,
+        "clock": args.clock,
         "batch_sizes": args.batch_sizes,
+        "classes": args.classes,
+        "losses": args.losses,
     }
     print(
-        f"torch {info['torch']}, skorch {info['skorch']}, "
-        f"sklearn {info['sklearn']}, python {info['python']}, "
+        f"torch {info['torch']} ({info['cpu_capability']}), skorch "
+        f"{info['skorch']}, sklearn {info['sklearn']}, python {info['python']}, "
         f"torch threads {info['torch_num_threads']}, "
         f"BLAS/OpenMP threads {sorted(set(info['blas_threads'].values()))}"
     )
     print(
         f"{args.n_samples} rows x {N_FEATURES} features, {args.epochs} epochs, "
-        f"median of {args.repeats} repeat(s)\n"
+        f"median of {args.repeats} repeat(s), {args.clock} time\n"
     )
 
-    times = run_benchmark(X, y, args.batch_sizes, args.epochs, args.repeats)
-    summary = summarize(times, args.batch_sizes)
-    print(format_table(summary, args.batch_sizes))
+    times = run_benchmark(data, args.batch_sizes, args.epochs, args.repeats, rows)
+    summary = summarize(times)
+    print(format_table(summary, rows))
 
     if args.json:
+
+        def keyed(per_setting):
+            return {f"{k}x{bs}": v for (k, bs), v in per_setting.items()}
+
         result = {
             "info": info,
-            "variants": VARIANTS,
-            "times": {
-                key: {str(bs): v for bs, v in per_bs.items()}
-                for key, per_bs in times.items()
-            },
-            "summary": {
-                key: {str(bs): v for bs, v in per_bs.items()}
-                for key, per_bs in summary.items()
-            },
+            "variants": rows,
+            "times": {row: keyed(v) for row, v in times.items()},
+            "summary": {row: keyed(v) for row, v in summary.items()},
         }
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

@@ -10,8 +10,6 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from . import _ops
-
 __all__ = ["BaseLoss", "BatchLoss", "weighted_reduce", "trusted_targets", "TASKS"]
 
 _TRUSTED_TARGETS = contextvars.ContextVar("trusted_targets", default=False)
@@ -95,9 +93,7 @@ def weighted_reduce(terms, sample_weight=None, reduction="mean"):
     if sample_weight is None:
         if reduction == "mean":
             # An empty batch carries no training signal: 0, as zero weights.
-            if not terms.numel():
-                return terms.sum()
-            return _ops.mean(terms) if terms.ndim == 1 else terms.mean()
+            return terms.mean() if terms.numel() else terms.sum()
         if reduction == "sum":
             return terms.sum()
         return terms
@@ -189,25 +185,6 @@ class BaseLoss(nn.Module):
     exact_gradient: ClassVar[bool] = True
     equivalences: ClassVar[tuple[tuple[dict, str, dict], ...]] = ()
 
-    #: The methods a class's ``mean_loss`` computes the same thing as (besides
-    #: ``loss_terms``, internals it bypasses); see ``__init_subclass__``.
-    _mean_bypasses: ClassVar[tuple[str, ...]] = ()
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        # A fused mean_loss is written for the loss_terms of its own class: where
-        # loss_terms (or an internal the fused mean bypasses) is redefined in a
-        # class or mixin more derived than the mean_loss, average the terms.
-        mro = cls.__mro__
-
-        def owner(name):
-            return next((i for i, k in enumerate(mro) if name in vars(k)), len(mro))
-
-        fused = owner("mean_loss")
-        names = ("loss_terms", *cls._mean_bypasses)
-        if any(owner(name) < fused for name in names):
-            cls.mean_loss = BaseLoss.mean_loss
-
     def __init__(self, *, reduction="mean"):
         super().__init__()
         if reduction not in _REDUCTIONS:
@@ -272,20 +249,8 @@ class BaseLoss(nn.Module):
         """
         return None
 
-    def mean_loss(self, input, target, **context):
-        """The plain mean of :meth:`loss_terms` (0 for an empty batch).
-
-        :meth:`forward` calls it for the most common call, ``reduction="mean"``
-        without sample weights. Subclasses override it where torch computes the
-        mean in one fused kernel (one autograd node fewer per call); the result
-        must equal ``weighted_reduce(self.loss_terms(input, target, **context))``
-        up to rounding. A subclass that overrides :meth:`loss_terms` but not
-        this method gets the plain mean of its own terms back.
-        """
-        return weighted_reduce(self.loss_terms(input, target, **context))
-
     def forward(self, input, target, *, sample_weight=None, **context):
-        """Compute the loss.
+        """Compute the loss: :meth:`loss_terms` reduced by :func:`weighted_reduce`.
 
         Parameters
         ----------
@@ -303,8 +268,6 @@ class BaseLoss(nn.Module):
         torch.Tensor
             A scalar (or per-sample terms with ``reduction="none"``).
         """
-        if sample_weight is None and self.reduction == "mean":
-            return self.mean_loss(input, target, **context)
         terms = self.loss_terms(input, target, **context)
         return weighted_reduce(terms, sample_weight, self.reduction)
 

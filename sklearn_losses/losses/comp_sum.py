@@ -14,10 +14,9 @@ import numbers
 import numpy as np
 import torch
 
-from ._base import BaseLoss, split_logits, weighted_reduce
-from ._ops import constants, mean
+from ._base import BaseLoss, split_logits
 from ._registry import register_loss
-from ._softmax import log_loss, minus_margin
+from ._softmax import log_loss
 
 __all__ = [
     "CompSumLoss",
@@ -31,10 +30,6 @@ __all__ = [
 #: Cap on the exponent :math:`(1 - \tau)\,\mathrm{ce}` for :math:`\tau < 1`; past
 #: it the loss continues along its tangent (see :class:`CompSumLoss`).
 EXPONENT_CAP = 50.0
-# |1 - tau| below which the loss is computed as the cross-entropy itself.
-_TAU_ONE_TOL = 1e-6
-#: A sum-exp term e^ce - 1 is at most this exactly when ce is at most the cap.
-_SUM_EXP_BOUND = math.expm1(EXPONENT_CAP)
 _NORMS = {"inf": math.inf, "linf": math.inf, "2": 2.0, "l2": 2.0}
 
 
@@ -85,78 +80,29 @@ def _check_perturbable(perturbable):
 
 
 # -- computation ----------------------------------------------------------------
-def _below_cap(t):
-    """Whether no exponent of ``t`` exceeds the cap, read only where it is free.
+def _capped_expm1(t):
+    """``expm1(t)`` up to :data:`EXPONENT_CAP`, its tangent past it.
 
-    On the CPU reading one maximum costs a reduction and no device sync; there
-    the capped form (four more operations and autograd nodes) is skipped when it
-    would change nothing. Elsewhere, and for an empty or NaN batch, False.
+    ``expm1(CAP) + e^CAP (t - CAP)`` for ``t > CAP``: value and gradient are
+    continuous and finite. Up to the cap the ``relu`` term and its gradient
+    are exactly 0, so the value is ``expm1(t)`` itself (``clamp_max`` passes
+    the gradient at the cap).
     """
-    return (
-        t.device.type == "cpu"
-        and t.numel() > 0
-        and t.detach().amax().item() <= EXPONENT_CAP
-    )
-
-
-def _sum_exp_closed(z, y, binary, reduction="none"):
-    """Sum-exp terms :math:`e^{ce} - 1` in closed form, not capped, or their mean.
-
-    ``e^u`` with one logit (``u = (1 - 2y) z``, ``ce = softplus(u)``), and
-    ``sum_k e^{z_k - z_y} - 1`` per row with ``K`` logits (no softmax; exact to
-    the rounding of ``1 + term``, as the paper's formula and the log-softmax
-    route). A term is at most :data:`_SUM_EXP_BOUND` exactly when its ``ce`` is
-    at most the cap; past it the callers take the capped form.
-    """
-    if binary:
-        terms = torch.exp(minus_margin(z, y))
-    else:
-        (one,) = constants(z.dtype, z.device, 1.0)
-        powers = torch.exp(z - z.gather(1, y.unsqueeze(1)))
-        terms = powers.sum(dim=1).sub_(one)  # sum saves nothing for backward
-    return mean(terms) if reduction == "mean" else terms
+    past_cap = torch.relu(t - EXPONENT_CAP)
+    return torch.expm1(t.clamp_max(EXPONENT_CAP)) + math.exp(EXPONENT_CAP) * past_cap
 
 
 def _comp_sum_terms(z, y, binary, tau):
-    """Per-sample comp-sum terms of checked logits.
-
-    From the cross-entropy in general (:func:`_comp_sum_from_ce`); the named
-    members whose closed form takes fewer operations use it: MAE with one logit
-    is ``sigmoid(u)``, and sum-exp is :func:`_sum_exp_closed` on the CPU when
-    no term passes the cap (one maximum read, no device sync there), so the
-    values are those of the capped form.
-    """
-    a = 1.0 - float(tau)
-    if abs(a) < _TAU_ONE_TOL:
-        return log_loss(z, y, binary)
-    if a == -1.0 and binary:  # MAE: 1 - p_y = sigmoid(-margin)
-        return torch.sigmoid(minus_margin(z, y))
-    if a == 1.0 and z.device.type == "cpu" and y.shape[0]:
-        terms = _sum_exp_closed(z, y, binary)
-        if terms.detach().amax().item() <= _SUM_EXP_BOUND:  # NaN fails too
-            return terms
-    return _comp_sum_from_ce(log_loss(z, y, binary), a)
-
-
-def _comp_sum_from_ce(ce, a):
-    """``expm1(a ce) / a`` for ``a = 1 - tau != 0``, capped for ``a > 0``."""
-    c_a, cap = constants(ce.dtype, ce.device, a, EXPONENT_CAP)
-    t = ce if a == 1.0 else ce * c_a
-    if a < 0 or _below_cap(t):  # a < 0 is bounded: expm1 of a number <= 0
-        value = torch.expm1(t)
-    else:
-        # Past the cap, the tangent expm1(CAP) + e^CAP (t - CAP), over a. Up to
-        # the cap the relu term is exactly 0, and so is its gradient: no
-        # comparison and no selects between two computed branches. Both forms
-        # agree below the cap, in value and gradient (clamp_max passes the
-        # gradient at the cap itself).
-        excess = torch.relu(t - cap)
-        value = torch.add(
-            torch.expm1(t.clamp_max(EXPONENT_CAP)),
-            excess,
-            alpha=math.exp(EXPONENT_CAP),
-        )
-    return value if a == 1.0 else value / c_a
+    """Per-sample comp-sum terms of checked logits: the cross-entropy at
+    ``tau == 1``, else ``expm1((1 - tau) ce) / (1 - tau)``, capped for
+    ``tau < 1`` (for ``tau > 1`` the exponent is negative: bounded)."""
+    ce = log_loss(z, y, binary)
+    if tau == 1.0:
+        return ce
+    a = 1.0 - tau
+    if a < 0:
+        return torch.expm1(a * ce) / a
+    return _capped_expm1(a * ce) / a
 
 
 def _module_logits(module, x, shape):
@@ -198,31 +144,15 @@ class _CompSumBase(BaseLoss):
     """Shared computation: subclasses provide :attr:`effective_tau`."""
 
     tasks = frozenset({"binary", "multiclass"})
-    _mean_bypasses = ("_clean_terms",)
 
     @property
     def effective_tau(self):
         """The :math:`\\tau` of the comp-sum member this loss computes."""
         raise NotImplementedError
 
-    def _clean_terms(self, z, y, binary):
-        return _comp_sum_terms(z, y, binary, self.effective_tau)
-
     def loss_terms(self, input, target):
         z, y, binary = split_logits(input, target)
-        return self._clean_terms(z, y, binary)
-
-    def mean_loss(self, input, target):
-        z, y, binary = split_logits(input, target)
-        tau, n = self.effective_tau, y.shape[0]
-        if abs(1.0 - tau) < _TAU_ONE_TOL:  # the cross-entropy
-            return log_loss(z, y, binary, reduction="mean")
-        if tau == 0.0 and z.device.type == "cpu" and n:
-            # Terms are >= 0: a mean within n * bound has every term within it.
-            value = _sum_exp_closed(z, y, binary, reduction="mean")
-            if value.item() * n <= _SUM_EXP_BOUND:  # NaN and inf fail too
-                return value
-        return weighted_reduce(self._clean_terms(z, y, binary))
+        return _comp_sum_terms(z, y, binary, self.effective_tau)
 
 
 @register_loss
@@ -247,8 +177,9 @@ class CompSumLoss(_CompSumBase):
 
     It is computed from :math:`\mathrm{ce} = -\log p_y` (log-sum-exp /
     ``softplus``) as :math:`\operatorname{expm1}((1-\tau)\,\mathrm{ce})/(1-\tau)`,
-    exact and continuous in :math:`\tau`, and as :math:`\mathrm{ce}` itself when
-    :math:`|1 - \tau| < 10^{-6}`. For one binary logit :math:`z` the class
+    and as :math:`\mathrm{ce}` itself at :math:`\tau = 1` exactly: ``expm1``
+    keeps the quotient accurate for :math:`\tau` however close to 1, so the
+    value is continuous in :math:`\tau`. For one binary logit :math:`z` the class
     scores are :math:`(0, z)`: :math:`\mathrm{ce} = \operatorname{softplus}(-m)`
     with margin :math:`m = (2y - 1) z`, so :math:`\tau = 0` is the exponential
     loss :math:`e^{-m}` and :math:`\tau = 2` is :math:`1 - \sigma(m)`.
@@ -624,7 +555,7 @@ class AdvCompSumLoss(_CompSumBase):
 
     def loss_terms(self, input, target, X=None, module=None):
         z, y, binary = split_logits(input, target)
-        clean = self._clean_terms(z, y, binary)
+        clean = _comp_sum_terms(z, y, binary, self.effective_tau)
         if self.nu == 0 or self.epsilon == 0:
             return clean
         return clean + self.nu * self._smoothness(z, y, binary, X, module)

@@ -69,10 +69,4 @@ class CrossEntropyLoss(BaseLoss):
 
     def loss_terms(self, input, target):
         z, y, binary = split_logits(input, target)
-        return log_loss(z, y, binary, label_smoothing=self.label_smoothing)
-
-    def mean_loss(self, input, target):
-        z, y, binary = split_logits(input, target)
-        return log_loss(
-            z, y, binary, label_smoothing=self.label_smoothing, reduction="mean"
-        )
+        return log_loss(z, y, binary, self.label_smoothing)

@@ -10,7 +10,6 @@ import numpy as np
 import torch
 
 from ._base import _TRUSTED_TARGETS, BaseLoss, split_logits
-from ._ops import constants
 from ._registry import register_loss
 from ._softmax import log_loss
 
@@ -145,12 +144,7 @@ class DEquityWeightedLoss(BaseLoss):
 
     def loss_terms(self, input, target, likelihood=None):
         z, y, binary = split_logits(input, target)
-        return log_loss(z, y, binary, weight=self._weight(likelihood, y, z))
-
-    def mean_loss(self, input, target, likelihood=None):
-        z, y, binary = split_logits(input, target)
-        weight = self._weight(likelihood, y, z)
-        return log_loss(z, y, binary, weight=weight, reduction="mean")
+        return self._weight(likelihood, y, z) * log_loss(z, y, binary)
 
     def check_context(self, context):
         if context.get("likelihood") is not None:
@@ -174,9 +168,7 @@ class DEquityWeightedLoss(BaseLoss):
         if not _TRUSTED_TARGETS.get():  # estimators check it once, at fit
             _check_likelihood(p)
         eta, gamma = float(self.eta), float(self.gamma)
-        # (eta + (1 - p)^gamma) / (eta + 1), in three operations
-        one, floor = constants(p.dtype, p.device, 1.0, eta / (eta + 1.0))
-        return torch.add(floor, torch.sub(one, p).pow(gamma), alpha=1 / (eta + 1))
+        return (eta + (1.0 - p) ** gamma) / (eta + 1.0)
 
 
 def _check_likelihood(p):

@@ -322,8 +322,6 @@ class EnsLoss(BatchLoss):
             tail_threshold=self.tail_threshold,
             eps=self.eps,
         )
-        if s.shape[0] == 0:
-            return (s * g).sum()
         return weighted_reduce(g * s, sample_weight, "mean")
 
     def forward(self, input, target, *, sample_weight=None, epoch=None):

@@ -9,9 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from ._base import BaseLoss, split_logits
-from ._ops import constants
 from ._registry import register_loss
-from ._softmax import cross_entropy, minus_margin
+from ._softmax import cross_entropy
 
 __all__ = ["FocalLoss"]
 
@@ -112,25 +111,24 @@ class FocalLoss(BaseLoss):
 
     def loss_terms(self, input, target):
         z, y, binary = split_logits(input, target)
-        gamma = self.gamma
+        gamma = float(self.gamma)
         if binary:
-            u = minus_margin(z, y)
+            u = (1 - 2 * y).to(z.dtype) * z  # minus the margin
             # -log p_y; softplus is linear past its threshold, exact to the
             # dtype's rounding from 20 in float32 and from 40 in float64
             threshold = 40.0 if z.dtype == torch.float64 else 20.0
-            terms = F.softplus(u, threshold=threshold)
-            if gamma:  # (1 - p_y)^gamma = exp(gamma log sigmoid(u))
-                (c_gamma,) = constants(z.dtype, z.device, float(gamma))
-                terms = torch.exp((u - terms) * c_gamma) * terms
+            ce = F.softplus(u, threshold=threshold)
+            # (1 - p_y)^gamma = exp(gamma log sigmoid(u))
+            factor = torch.exp(gamma * (u - ce))
             n_classes = 2
         else:
-            terms = cross_entropy(z, y)  # -log p_y
-            if gamma:
-                one_minus = -torch.expm1(-terms)
-                if gamma < 1:  # the power's gradient is infinite at 0
-                    one_minus = one_minus.clamp_min(torch.finfo(z.dtype).tiny)
-                terms = one_minus.pow(gamma) * terms
+            ce = cross_entropy(z, y)  # -log p_y
+            one_minus_p = -torch.expm1(-ce)
+            if gamma < 1:  # the power's gradient is infinite at 0
+                one_minus_p = one_minus_p.clamp_min(torch.finfo(z.dtype).tiny)
+            factor = one_minus_p**gamma
             n_classes = z.shape[1]
+        terms = factor * ce
         alpha = self._alpha
         if alpha is not None:
             if alpha.numel() != n_classes:
@@ -138,5 +136,5 @@ class FocalLoss(BaseLoss):
                     f"alpha holds {alpha.numel()} factors but the input has "
                     f"{n_classes} classes."
                 )
-            terms = terms * alpha.to(z.dtype)[y]
+            terms = alpha.to(z.dtype)[y] * terms
         return terms

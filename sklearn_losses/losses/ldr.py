@@ -9,10 +9,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._base import _TRUSTED_TARGETS, BaseLoss, split_logits, weighted_reduce
-from ._ops import constants
+from ._base import _TRUSTED_TARGETS, BaseLoss, split_logits
 from ._registry import register_loss
-from ._softmax import column_cross_entropy, layout
+from ._softmax import cross_entropy, log_softmax
 
 __all__ = ["LDRKLLoss", "ALDRKLLoss"]
 
@@ -65,83 +64,39 @@ def _normalize(f, mode):
     return f / scale
 
 
-def _scaled_logits(f, y, r, margin, by_column):
-    r"""Scores whose cross-entropy is :math:`\operatorname{lse}_k(d_k / \lambda)`.
+def _ldr_kl(f, y, lam, margin):
+    r"""Per-sample :math:`\lambda (\operatorname{lse}_k(d_k/\lambda) - \log K)`.
 
-    ``x = r (f - margin onehot(y))`` with ``r`` :math:`= 1/\lambda`, a float or
-    an ``(n,)`` tensor without gradient; ``(K, n)`` when ``by_column``. Then
-    :math:`x_k - x_y = d_k / \lambda`: the margin on every wrong class equals
-    minus the margin on the true one up to a per-row constant, which the
-    log-softmax ignores. No one-hot matrix multiplies the logits: the margin is
-    scattered into a zero matrix that is added to them in one autograd node.
+    ``lam`` is a float or an ``(n,)`` tensor (one :math:`\lambda_i` per row).
+    Computed as :math:`\lambda` times the cross-entropy of the scores
+    :math:`(f - c\, e_y) / \lambda` minus :math:`\lambda \log K`: a margin on
+    every wrong class is minus one on the true class up to a per-row constant,
+    which the log-softmax ignores, and torch's log-softmax shifts by the row
+    maximum, so no exponential overflows for small :math:`\lambda`; the result
+    is finite as long as the scaled logits and gaps (:math:`f/\lambda`,
+    :math:`d/\lambda`) are.
     """
-    if by_column:
-        f, dim = f.t(), 0
-    else:
-        dim = 1
-    scalar = isinstance(r, float)
-    if not scalar:
-        r = r.unsqueeze(dim)  # (1, n) by column, (n, 1) by row
-    if not margin:
-        return f * r
-    shift = f.new_zeros(f.shape)
-    if scalar:
-        shift.scatter_(dim, y.unsqueeze(dim), -margin * r)
-        return torch.add(shift, f, alpha=r)
-    (neg_margin,) = constants(f.dtype, f.device, -margin)
-    shift.scatter_(dim, y.unsqueeze(dim), r * neg_margin)
-    return torch.addcmul(shift, f, r)
+    lam_rows = lam.unsqueeze(1) if isinstance(lam, torch.Tensor) else lam
+    # f - c e_y: the margin taken off the true class's logit
+    shifted = f.scatter_add(1, y.unsqueeze(1), f.new_full((f.shape[0], 1), -margin))
+    return lam * (cross_entropy(shifted / lam_rows, y) - math.log(f.shape[1]))
 
 
-def _cross_entropy(x, y, by_column, reduction):
-    """``F.cross_entropy`` of ``(n, K)`` scores, or ``(K, n)`` ones by column."""
-    if not by_column:
-        return F.cross_entropy(x, y, reduction=reduction)
-    return column_cross_entropy(x, y, reduction=reduction)
-
-
-def _ldr_kl(f, y, lam, margin, reduction="none"):
-    r"""Per-sample :math:`\lambda (\operatorname{lse}_k(d_k/\lambda) - \log K)`,
-    or their mean with ``reduction="mean"`` (a non-empty batch).
-
-    ``lam`` is a float. Computed as :math:`\lambda` times the cross-entropy of
-    the scores of :func:`_scaled_logits` minus :math:`\lambda \log K`: torch's
-    fused log-softmax shifts by the row maximum, so no exponential overflows for
-    small :math:`\lambda`; the result is finite as long as the scaled logits
-    and gaps (:math:`f/\lambda`, :math:`d/\lambda`) are.
-    """
-    by_column = layout(f) == "column"
-    x = _scaled_logits(f, y, 1.0 / lam, margin, by_column)
-    ce = _cross_entropy(x, y, by_column, reduction)
-    (shift,) = constants(f.dtype, f.device, -lam * math.log(f.shape[1]))
-    return torch.add(shift, ce, alpha=lam)  # lam (ce - log K)
-
-
-def _lambda_step(f, lam_old, lam0, alpha, by_column):
+def _lambda_step(f, lam_old, lam0, alpha):
     r"""ALDR-KL's closed-form :math:`\lambda_i` from :math:`\lambda_i^{old}`.
 
     :math:`\lambda_0 (1 - \operatorname{KL}(p \,\|\, \tfrac{1}{K}\mathbf{1}) /
     (\alpha \log K))`, clipped to :math:`[\lambda_0 (1 - 1/\alpha), \lambda_0]`,
     with :math:`p = \operatorname{softmax}(f / \lambda^{old})` row-wise. The KL
-    divergence is :math:`\log K + s` with :math:`s = \sum_k p_k \max(\log p_k,
-    \log 10^{-12})` (the probabilities floored at ``1e-12`` inside the
-    logarithm), :math:`\log p` from the log-softmax. ``f`` carries no gradient.
+    divergence is :math:`\log K + \sum_k p_k \max(\log p_k, \log 10^{-12})`
+    (the probabilities floored at ``1e-12`` inside the logarithm),
+    :math:`\log p` from the log-softmax. ``f`` carries no gradient.
     """
-    n, k = f.shape
-    log_k = math.log(k)
-    low, slope = constants(
-        f.dtype, f.device, lam0 * (1.0 - 1.0 / alpha), -lam0 / (alpha * log_k)
-    )
-    if by_column:  # (K, n), contiguous for the log-softmax over dim 0
-        x = torch.div(f.t(), lam_old.unsqueeze(0), out=f.new_empty((k, n)))
-    else:
-        x = f / lam_old.unsqueeze(1)
-    dim = 0 if by_column else 1
-    logp = F.log_softmax(x, dim=dim)
-    s = logp.exp().mul_(logp.clamp_min_(_LOG_P_FLOOR)).sum(dim)
-    # lam0 (1 - (log K + s) / (alpha log K)) = low + slope * s. As s <= 0 and
-    # slope < 0, it is >= low exactly; only the upper end needs the clip.
-    return torch.addcmul(low, s, slope).clamp_max_(lam0)
+    log_k = math.log(f.shape[1])
+    log_p = log_softmax(f / lam_old.unsqueeze(1))
+    kl = log_k + (log_p.exp() * log_p.clamp_min(_LOG_P_FLOOR)).sum(dim=1)
+    lam = lam0 * (1.0 - kl / (alpha * log_k))
+    return lam.clamp(lam0 * (1.0 - 1.0 / alpha), lam0)
 
 
 @register_loss
@@ -240,14 +195,6 @@ class LDRKLLoss(BaseLoss):
         f, y = _class_logits(input, target)
         f = _normalize(f, self.logit_normalization)
         return _ldr_kl(f, y, float(self.lam), float(self.margin))
-
-    def mean_loss(self, input, target):
-        f, y = _class_logits(input, target)
-        if not f.shape[0]:
-            return weighted_reduce(self.loss_terms(input, target))
-        f = _normalize(f, self.logit_normalization)
-        # The mean cross-entropy in torch's fused kernel, then lambda (. - log K).
-        return _ldr_kl(f, y, float(self.lam), float(self.margin), "mean")
 
 
 @register_loss
@@ -487,7 +434,7 @@ class ALDRKLLoss(BaseLoss):
         self.lambdas = buf
 
     # -- computation ----------------------------------------------------------
-    def _lambdas(self, f, index, by_column):
+    def _lambdas(self, f, index):
         r"""The batch's :math:`\lambda_i` (no gradient): one closed-form step from
         the stored ones, written back, in training mode; the stored ones in
         evaluation mode."""
@@ -522,51 +469,18 @@ class ALDRKLLoss(BaseLoss):
             lam_old = lam_old.to(f.dtype)
             if not self.training:
                 return lam_old
-            lam = _lambda_step(
-                f.detach(), lam_old, float(self.lam0), float(self.alpha), by_column
-            )
+            lam = _lambda_step(f.detach(), lam_old, float(self.lam0), float(self.alpha))
             if in_buffer:
                 buf.index_copy_(0, index, lam.to(buf.dtype))
             else:
                 self._store(index, high, lam)
         return lam
 
-    def _prepare(self, input, target, index):
-        """Logits (normalised), targets, layout and the batch's lambda_i."""
+    def loss_terms(self, input, target, index=None):
         f, y = _class_logits(input, target)
         index = self._check_index(index, f.shape[0])
         f = _normalize(f, self.logit_normalization)
-        by_column = layout(f) == "column"
-        return f, y, by_column, self._lambdas(f, index, by_column)
-
-    def _terms(self, f, y, by_column, lam):
+        lam = self._lambdas(f, index)
         lam0, log_k = float(self.lam0), math.log(f.shape[1])
-        reg = (float(self.alpha) * log_k / (2.0 * lam0)) * (lam - lam0) ** 2
-        x = _scaled_logits(f, y, lam.reciprocal(), float(self.margin), by_column)
-        ce = _cross_entropy(x, y, by_column, "none")
-        return lam * (ce - log_k) - reg
-
-    def loss_terms(self, input, target, index=None):
-        return self._terms(*self._prepare(input, target, index))
-
-    def mean_loss(self, input, target, index=None):
-        f, y, by_column, lam = self._prepare(input, target, index)
-        n = f.shape[0]
-        if not n:
-            return weighted_reduce(self._terms(f, y, by_column, lam))
-        lam0, log_k = float(self.lam0), math.log(f.shape[1])
-        beta = float(self.alpha) * log_k / (2.0 * lam0)
-        with torch.no_grad():
-            c_lam0, c_u, c_ut, c_w, c_const = constants(
-                f.dtype, f.device, lam0, -log_k / n, -beta / n, -1.0 / n, -lam0 * log_k
-            )
-            t = lam - c_lam0
-            # -mean_i(lam_i log K + beta t_i^2), t_i = lam_i - lam0,
-            # = -lam0 log K - (1/n) sum_i t_i (log K + beta t_i)
-            const = torch.dot(t, torch.addcmul(c_u, t, c_ut)).add_(c_const)
-            w = lam * c_w  # -lam_i / n
-        x = _scaled_logits(f, y, lam.reciprocal(), float(self.margin), by_column)
-        dim = 0 if by_column else 1
-        # mean_i lam_i CE_i = -(1/n) sum_i lam_i log_softmax(x_i)_{y_i}
-        logp_y = F.log_softmax(x, dim=dim).gather(dim, y.unsqueeze(dim)).view(-1)
-        return torch.dot(logp_y, w) + const
+        pull = float(self.alpha) * log_k / (2.0 * lam0) * (lam - lam0) ** 2
+        return _ldr_kl(f, y, lam, float(self.margin)) - pull

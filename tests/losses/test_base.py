@@ -118,7 +118,7 @@ def test_base_loss_forward_uses_weighted_reduce():
 
 
 def test_subclass_redefining_terms_averages_its_own_terms():
-    """A fused mean_loss belongs to the loss_terms of its class."""
+    """forward reduces the loss_terms of the class, wherever they come from."""
     from sklearn_losses.losses import CrossEntropyLoss
 
     class _Doubled(CrossEntropyLoss):
@@ -128,7 +128,7 @@ def test_subclass_redefining_terms_averages_its_own_terms():
     z, y = torch.tensor([0.3, -1.0, 2.0]), torch.tensor([1, 0, 0])
     torch.testing.assert_close(_Doubled()(z, y), 2.0 * CrossEntropyLoss()(z, y))
 
-    class _Mixin:  # loss_terms from a mixin ahead of the fused mean in the MRO
+    class _Mixin:  # loss_terms from a mixin ahead of the loss in the MRO
         def loss_terms(self, input, target):
             return 2.0 * CrossEntropyLoss.loss_terms(self, input, target)
 
