@@ -268,9 +268,12 @@ class BaseLossEstimator(BaseEstimator):
             Numeric features; a DataFrame is used as one matrix and its column
             names are kept in ``feature_names_in_``.
         y : array-like
-            The target (see the estimator's description).
+            The target: class labels of any type for a classifier, numbers of
+            shape ``(n_samples,)`` or ``(n_samples, n_outputs)`` for a
+            regressor.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; they follow the validation split and every
+            Non-negative weights (a classifier multiplies them by
+            ``class_weight``); they follow the validation split and every
             batch.
         **fit_params : array-like of shape (n_samples,)
             ``groups=`` (any labels: whole groups in the validation split and

@@ -200,31 +200,6 @@ BatchPlan, default="auto"
         return tags
 
     # -- fit hooks (the template is BaseLossEstimator.fit) ---------------------
-    def fit(self, X, y, sample_weight=None, **fit_params):
-        """Train the network on ``X, y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Numeric features; a DataFrame is used as one matrix and its column
-            names are kept in ``feature_names_in_``.
-        y : array-like of shape (n_samples,)
-            Class labels of any type (strings, ints, bools, ...).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; multiplied by ``class_weight``.
-        **fit_params : array-like of shape (n_samples,)
-            ``groups=`` (any labels: whole groups in the validation split and in
-            a batch plan that reads them) and further per-sample inputs of the
-            loss, by the names it declares in ``requires`` (e.g.
-            ``likelihood=``). They follow the validation split and every batch
-            like the weights.
-
-        Returns
-        -------
-        self : LossClassifier
-        """
-        return super().fit(X, y, sample_weight=sample_weight, **fit_params)
-
     def _encode_target(self, y, warm):
         try:
             check_classification_targets(y)
