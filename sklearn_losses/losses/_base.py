@@ -159,7 +159,11 @@ class BaseLoss(nn.Module):
       ``(params, other_name, other_params)`` triples meaning that
       ``cls(**params)`` and ``get_loss(other_name, **other_params)`` give the
       same per-sample terms on every input (e.g. focal with ``gamma=0`` is
-      cross-entropy); the test suite checks each one on random inputs.
+      cross-entropy); the test suite checks each one on random inputs;
+    - ``key_parameter``: the parameter a bare value sets in a ``compare`` loss
+      spec (``"focal:2"`` is ``"focal:gamma=2"``), or ``None``;
+    - ``default_grid``: the small grid ``compare`` searches by default,
+      ``{parameter: values}`` (``{}``: the defaults only).
 
     Besides per-sample arrays (``"index"``, a user's ``fit`` input), ``requires``
     may name what the training engine provides: ``"X"`` (the batch's features),
@@ -184,6 +188,8 @@ class BaseLoss(nn.Module):
     task_hint: ClassVar[str] = ""
     exact_gradient: ClassVar[bool] = True
     equivalences: ClassVar[tuple[tuple[dict, str, dict], ...]] = ()
+    key_parameter: ClassVar[str | None] = None
+    default_grid: ClassVar[dict[str, list]] = {}
 
     def __init__(self, *, reduction="mean"):
         super().__init__()

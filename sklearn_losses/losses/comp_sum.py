@@ -231,6 +231,8 @@ class CompSumLoss(_CompSumBase):
     """
 
     name = "comp_sum"
+    key_parameter = "tau"
+    default_grid = {"tau": [0.5, 1.5]}
     equivalences = (
         ({"tau": 0.0}, "sum_exp", {}),
         ({"tau": 1.0}, "cross_entropy", {}),
@@ -349,6 +351,8 @@ class GCELoss(_CompSumBase):
     """
 
     name = "gce"
+    key_parameter = "q"
+    default_grid = {"q": [0.3, 0.7]}
     equivalences = (({"q": 0.7}, "comp_sum", {"tau": 1.7}),)
     aliases = ("generalized_cross_entropy",)
 
@@ -520,6 +524,7 @@ class AdvCompSumLoss(_CompSumBase):
     """
 
     name = "adv_comp_sum"
+    key_parameter = "tau"
     aliases = ("adversarial_comp_sum",)
     requires = ("X", "module")
 

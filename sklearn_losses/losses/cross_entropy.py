@@ -52,6 +52,7 @@ class CrossEntropyLoss(BaseLoss):
     """
 
     name = "cross_entropy"
+    key_parameter = "label_smoothing"
     aliases = ("ce", "log_loss", "logistic")
     tasks = frozenset({"binary", "multiclass"})
 

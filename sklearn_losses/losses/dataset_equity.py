@@ -130,6 +130,7 @@ class DEquityWeightedLoss(BaseLoss):
     """
 
     name = "generalized_focal"
+    key_parameter = "gamma"
     equivalences = (({"gamma": 0.0}, "cross_entropy", {}),)
     aliases = ("dequity_focal",)
     tasks = frozenset({"binary", "multiclass"})

@@ -200,6 +200,7 @@ class EnsLoss(BatchLoss):
     """
 
     name = "ensloss"
+    key_parameter = "boxcox_lambda"
     aliases = ("ens_loss",)
     tasks = frozenset({"binary"})
     exact_gradient = False  # the backward pass delivers the sampled derivatives

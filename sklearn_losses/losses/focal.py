@@ -71,6 +71,8 @@ class FocalLoss(BaseLoss):
     """
 
     name = "focal"
+    key_parameter = "gamma"
+    default_grid = {"gamma": [1.0, 2.0]}
     equivalences = (({"gamma": 0.0}, "cross_entropy", {}),)
     aliases = ("focal_loss",)
     tasks = frozenset({"binary", "multiclass"})

@@ -179,6 +179,8 @@ class LDRKLLoss(BaseLoss):
     """
 
     name = "ldr_kl"
+    key_parameter = "lam"
+    default_grid = {"lam": [1.0, 10.0]}
     aliases = ("ldr",)
     tasks = frozenset({"binary", "multiclass"})
     binary_logits = 2
@@ -306,6 +308,8 @@ class ALDRKLLoss(BaseLoss):
     """
 
     name = "aldr_kl"
+    key_parameter = "lam0"
+    default_grid = {"lam0": [1.0, 10.0]}
     aliases = ("aldr",)
     tasks = frozenset({"binary", "multiclass"})
     requires = ("index",)
