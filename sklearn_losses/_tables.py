@@ -1,5 +1,6 @@
-"""A user's table for ``compare``: reading it, its target, its positive class and
-the preprocessing fitted inside each fold.
+"""A user's table for ``compare``: reading it, its target (class labels with a
+positive class, or a number to predict) and the preprocessing fitted inside
+each fold.
 
 pandas (and pyarrow for Parquet) are optional dependencies of the ``compare``
 extra; they are imported when needed, with an error that says how to install
@@ -19,9 +20,13 @@ __all__ = [
     "MAX_CATEGORIES",
     "MAX_FLOAT_CLASSES",
     "binary_target",
+    "check_target",
+    "class_target",
+    "looks_continuous",
     "make_preprocessor",
     "prepare_features",
     "read_table",
+    "regression_target",
     "require",
     "split_target",
 ]
@@ -38,7 +43,8 @@ _KINDS[".pq"] = "Parquet"
 _SEPARATORS = (";", "\t", "|", ",")
 
 #: A float target with more distinct values than this, not all whole numbers,
-#: looks continuous (a regression target), not like class labels.
+#: looks continuous (a regression target), not like class labels
+#: (see :func:`looks_continuous`).
 MAX_FLOAT_CLASSES = 20
 
 
@@ -203,6 +209,123 @@ def split_target(frame, target):
     return X, kept[target].to_numpy(), int(missing.sum())
 
 
+def check_target(y):
+    """The target as a 1-D array, refused when it is empty or has missing values.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Raises
+    ------
+    ValueError
+        For a target that is not one column, is empty, or has missing values.
+
+    Examples
+    --------
+    >>> from sklearn_losses._tables import check_target
+    >>> check_target([1.5, 2.0]).tolist()
+    [1.5, 2.0]
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"The target must be one column; got shape {y.shape}.")
+    missing = require("pandas").isna(y)
+    if missing.all():
+        raise ValueError(
+            f"The target is empty: all its {len(y)} values are missing."
+            if len(y)
+            else "The target is empty (0 rows)."
+        )
+    if missing.any():
+        raise ValueError(
+            f"The target has {int(missing.sum())} missing values in {len(y)} rows; "
+            "leave those rows out (the command line does)."
+        )
+    return y
+
+
+def looks_continuous(y):
+    """Whether a target looks like a quantity to predict rather than class labels.
+
+    It does when scikit-learn's ``type_of_target`` calls it ``"continuous"``
+    (floats, not all whole numbers) and it has more than
+    :data:`MAX_FLOAT_CLASSES` distinct values: a few float values such as
+    ``0.5`` and ``1.5`` are taken for class labels, and whole numbers are
+    class labels however many there are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_losses._tables import looks_continuous
+    >>> looks_continuous(np.linspace(0, 1, 50))
+    True
+    >>> looks_continuous(np.array([0.5, 1.5, 0.5])), looks_continuous(np.arange(50))
+    (False, False)
+    """
+    from sklearn.utils.multiclass import type_of_target
+
+    y = np.asarray(y)
+    try:
+        kind = type_of_target(y)
+    except ValueError:  # labels of mixed types: not continuous
+        return False
+    return kind == "continuous" and len(np.unique(y)) > MAX_FLOAT_CLASSES
+
+
+def class_target(y):
+    """Check a target of class labels: at least two classes, not continuous.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+        The labels, unchanged.
+    classes : ndarray
+        The sorted classes.
+    counts : ndarray
+        Rows per class.
+
+    Raises
+    ------
+    ValueError
+        For an empty target or one with missing values (see
+        :func:`check_target`), a target that looks continuous (see
+        :func:`looks_continuous`) or a target with one class.
+
+    Examples
+    --------
+    >>> from sklearn_losses._tables import class_target
+    >>> class_target(["b", "a", "b"])[1:]
+    (array(['a', 'b'], dtype='<U1'), array([1, 2]))
+    """
+    y = check_target(y)
+    classes, counts = np.unique(y, return_counts=True)
+    if looks_continuous(y):
+        low, high = float(classes[0]), float(classes[-1])
+        raise ValueError(
+            f"The target looks continuous: float values, {len(classes)} distinct "
+            f"in {len(y)} rows, from {low:.4g} to {high:.4g}. Binary and "
+            "multiclass comparisons need class labels: compare it as a "
+            "regression target (task 'regression' or 'auto'), or bin it into "
+            "classes."
+        )
+    if len(classes) < 2:
+        raise ValueError(
+            f"The target has a single class ({_plain(classes[0])!r}, {len(y)} "
+            "rows): there is nothing to compare; it needs rows of at least two "
+            "classes."
+        )
+    return y, classes, counts
+
+
 def binary_target(y, pos_label=None):
     """Check the target and encode a binary one as 0/1 with 1 the positive class.
 
@@ -225,10 +348,8 @@ def binary_target(y, pos_label=None):
     Raises
     ------
     ValueError
-        For an empty target or one with missing values, a target that looks
-        continuous (floats, not whole numbers, with more than
-        :data:`MAX_FLOAT_CLASSES` distinct values), a target with one class,
-        ``pos_label`` not a class, or ``pos_label`` with more than two classes.
+        For a target :func:`class_target` refuses, ``pos_label`` not a class,
+        or ``pos_label`` with more than two classes.
 
     Examples
     --------
@@ -238,29 +359,7 @@ def binary_target(y, pos_label=None):
     >>> binary_target(["no", "no", "yes"], pos_label="no")[0]
     array([1, 1, 0])
     """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"The target must be one column; got shape {y.shape}.")
-    missing = require("pandas").isna(y)
-    if missing.all():
-        raise ValueError(
-            f"The target is empty: all its {len(y)} values are missing."
-            if len(y)
-            else "The target is empty (0 rows)."
-        )
-    if missing.any():
-        raise ValueError(
-            f"The target has {int(missing.sum())} missing values in {len(y)} rows; "
-            "leave those rows out (the command line does)."
-        )
-    classes, counts = np.unique(y, return_counts=True)
-    _check_not_continuous(y, classes)
-    if len(classes) < 2:
-        value = classes[0]
-        raise ValueError(
-            f"The target has a single class ({_plain(value)!r}, {len(y)} rows): "
-            "there is nothing to compare; it needs rows of at least two classes."
-        )
+    y, classes, counts = class_target(y)
     if len(classes) > 2:
         if pos_label is not None:
             raise ValueError(
@@ -281,23 +380,59 @@ def binary_target(y, pos_label=None):
     return (y == positive).astype(np.int64), _plain(positive)
 
 
-def _check_not_continuous(y, classes):
-    """Refuse a float target that looks like a regression target."""
-    from sklearn.utils.multiclass import type_of_target
+def regression_target(y):
+    """Check a target to predict as a number and return it as floats.
 
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), dtype float64
+
+    Raises
+    ------
+    ValueError
+        For an empty target or one with missing values (see
+        :func:`check_target`), values that are not numbers, infinite values, or
+        a constant target.
+
+    Examples
+    --------
+    >>> from sklearn_losses._tables import regression_target
+    >>> regression_target([3, 1.5, "2"]).tolist()
+    [3.0, 1.5, 2.0]
+    """
+    y = check_target(y)
     try:
-        kind = type_of_target(y)
-    except ValueError:  # labels of mixed types: not continuous
-        return
-    if kind != "continuous" or len(classes) <= MAX_FLOAT_CLASSES:
-        return
-    low, high = float(classes[0]), float(classes[-1])
-    raise ValueError(
-        f"The target looks continuous: float values, {len(classes)} distinct in "
-        f"{len(y)} rows, from {low:.4g} to {high:.4g}. compare compares "
-        "classification losses and needs class labels (a regression task is "
-        "planned): choose a column of class labels, or bin this one into classes."
-    )
+        values = y.astype(np.float64)
+    except (TypeError, ValueError):
+        example = next(v for v in y if not _is_number(v))
+        raise ValueError(
+            "Task 'regression' needs a numeric target; this one holds values "
+            f"that are not numbers, e.g. {_plain(example)!r}. For class labels "
+            "use task 'auto', 'binary' or 'multiclass'."
+        ) from None
+    if not np.isfinite(values).all():
+        raise ValueError(
+            f"The target has {int((~np.isfinite(values)).sum())} infinite values; "
+            "a regression target must be finite."
+        )
+    if values.min() == values.max():
+        raise ValueError(
+            f"The target is constant ({values[0]:.4g} in all {len(values)} rows): "
+            "there is nothing to compare."
+        )
+    return values
+
+
+def _is_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _same_label(label, text):

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from .compare._tasks import TASK_CHOICES
 from .losses import TASKS, list_losses
 
 __all__ = ["main"]
@@ -18,30 +19,45 @@ examples:
   sklearn-losses compare data.csv --target churned --losses cross_entropy \\
       focal anyloss:f1 ldr_kl --scoring f1 average_precision --cv 5 --n-jobs 2 \\
       --out results/
+  sklearn-losses compare species.csv --target species      # multiclass
+  sklearn-losses compare houses.csv --target price         # regression
+  sklearn-losses compare houses.csv --target price --losses mse l1 \\
+      quantile:alpha=0.9 --scoring pinball_0.9 rmse
   sklearn-losses compare data.parquet --target churned --backend dask
   sklearn-losses compare data.csv --target churned --backend dask \\
       --scheduler tcp://host:8786
 
+task: --task auto (the default) compares a continuous target (float values,
+not all whole numbers, more than 20 distinct) as regression, two classes as
+binary, more as multiclass.
+
 loss specs: NAME, NAME:key=value[,key=value...]. Several values make a grid
 (focal:gamma=0.5,1,2); a bare value sets the loss's key parameter
-(anyloss:f1 = anyloss:metric=f1); estimator parameters too
-(cross_entropy:class_weight=balanced).
+(anyloss:f1 = anyloss:metric=f1, huber:0.5 = huber:delta=0.5); estimator
+parameters too (cross_entropy:class_weight=balanced).
+
+metrics: errors (rmse, mae, mse, log_loss, neg_* scorers) are shown as
+positive numbers, lower is better. pinball (regression): the mean pinball
+loss at each candidate's quantile level (a quantile loss's alpha, else 0.5);
+pinball_0.9: at 0.9 for every candidate.
 """
 
 
 def _build_parser():
     parser = argparse.ArgumentParser(
         prog="sklearn-losses",
-        description="Compare loss functions on an imbalanced table.",
+        description="Compare loss functions on a table: binary, multiclass or "
+        "regression.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     cmp = sub.add_parser(
         "compare",
         help="cross-validated comparison of losses (default: built-in imbalanced data)",
-        description="Cross-validate neural classifiers trained with different "
+        description="Cross-validate neural networks trained with different "
         "losses, each over a small grid of its parameters, and two reference "
-        "models (balanced logistic regression, gradient boosting) on the same "
-        "folds; print a leaderboard.",
+        "models on the same folds (class labels: balanced logistic regression "
+        "and gradient boosting; regression: ridge and gradient boosting); print "
+        "a leaderboard.",
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -54,6 +70,13 @@ def _build_parser():
     )
     cmp.add_argument("--target", help="the column to predict (needed with data)")
     cmp.add_argument(
+        "--task",
+        choices=TASK_CHOICES,
+        default="auto",
+        help="auto (default): regression for a continuous target, binary for two "
+        "classes, multiclass for more",
+    )
+    cmp.add_argument(
         "--pos-label",
         default=None,
         help="the positive class of a binary target (default: the minority class)",
@@ -64,24 +87,28 @@ def _build_parser():
         default=None,
         metavar="SPEC",
         help="losses to compare, e.g. cross_entropy focal:gamma=1,2 anyloss:f1 "
-        "cross_entropy:class_weight=balanced (default: every loss for the task "
-        "and class-weighted cross-entropy)",
+        "cross_entropy:class_weight=balanced, or mse huber:delta=0.5,1 for "
+        "regression (default: every loss for the task, and for class labels "
+        "class-weighted cross-entropy)",
     )
     cmp.add_argument(
         "--grid",
         choices=("default", "none"),
         default="default",
         help="'default': each loss over a small grid of its key parameter "
-        "(focal gamma 1,2; anyloss metric f1,gmean; ...); 'none': its defaults "
-        "only. Values in a spec replace the grid of that parameter.",
+        "(focal gamma 1,2; anyloss metric f1,gmean; huber delta 0.5,1.35; ...); "
+        "'none': its defaults only. Values in a spec replace the grid of that "
+        "parameter.",
     )
     cmp.add_argument(
         "--scoring",
         nargs="+",
         default=None,
         metavar="METRIC",
-        help="scikit-learn scorer names; the first ranks (default: f1 "
-        "balanced_accuracy average_precision, of the positive class)",
+        help="scikit-learn scorer names or rmse, mae, mse, log_loss, pinball, "
+        "pinball_<level>; the first ranks (default: binary f1 balanced_accuracy "
+        "average_precision, of the positive class; multiclass f1_macro "
+        "balanced_accuracy log_loss; regression rmse mae r2)",
     )
     cmp.add_argument("--cv", type=int, default=5, help="number of folds (default 5)")
     cmp.add_argument(
@@ -131,8 +158,9 @@ def _build_parser():
 def main(argv=None):
     """Entry point of the ``sklearn-losses`` command; returns the exit code.
 
-    Bad inputs (a missing file or column, a single-class target, an unknown
-    loss, metric or parameter) print ``error: <message>`` on stderr and return 2.
+    Bad inputs (a missing file or column, a single-class target, a target the
+    task cannot use, an unknown loss, metric or parameter) print
+    ``error: <message>`` on stderr and return 2.
 
     Examples
     --------
@@ -178,40 +206,41 @@ def _load(args):
 
 
 def _compare(args):
-    from ._tables import binary_target, prepare_features
-    from .compare import _run, _write_outputs, format_table
-    from .estimators import LossClassifier
+    from ._tables import prepare_features
+    from .compare import _report, format_table
+    from .compare._core import run_comparison
+    from .compare._tasks import resolve_task
 
     start = time.perf_counter()
     X, y, name, dropped, separator = _load(args)
-    y_enc, positive = binary_target(y, args.pos_label)
+    task, y_prepared, positive = resolve_task(y, args.task, args.pos_label)
     _, numeric, categorical = prepare_features(X)
-    if positive is None:
-        target = f"{len(set(y))} classes"
-    else:
-        target = f"positive class {positive!r} ({y_enc.mean():.1%})"
+    detected = " (detected)" if args.task == "auto" else ""
+    target = f"{task.name} target{detected}: {task.describe(y_prepared, positive)}"
     skipped = f", {dropped} rows without a target left out" if dropped else ""
     if separator is not None:
         name_shown = f"{name} (separator {separator!r}, detected)"
     else:
         name_shown = name
+    stratified = "stratified " if task.stratified else ""
     print(
-        f"Data: {name_shown}, {len(y_enc)} rows x {X.shape[1]} columns "
+        f"Data: {name_shown}, {len(y_prepared)} rows x {X.shape[1]} columns "
         f"({len(numeric)} numeric, {len(categorical)} categorical){skipped}; "
-        f"{target}; {args.cv}-fold stratified CV, {args.max_epochs} epochs per "
+        f"{target}; {args.cv}-fold {stratified}CV, {args.max_epochs} epochs per "
         f"network; backend {args.backend}.",
         flush=True,
     )
-    table, oof, y_encoded = _run(
+    table, oof, y_prepared = run_comparison(
         X,
         y,
         args.losses,
+        task=task.name,
         grid=args.grid,
         scoring=args.scoring,
-        pos_label=positive,
+        pos_label=args.pos_label,
         cv=args.cv,
         reference=args.reference,
-        estimator=LossClassifier(max_epochs=args.max_epochs),
+        estimator=task.estimator_class(max_epochs=args.max_epochs),
         random_state=args.random_state,
         n_jobs=args.n_jobs,
         backend=args.backend,
@@ -222,6 +251,10 @@ def _compare(args):
         data_name=name,
     )
     print(format_table(table))
+    lower = table.attrs["metadata"]["lower_is_better"]
+    if lower:
+        shown = ", ".join(_report.display(metric) for metric in lower)
+        print(f"\nLower is better: {shown}.")
     print(
         "\nFit time: mean seconds per fit, after an untimed warm-up fit in each "
         "worker process."
@@ -235,7 +268,7 @@ def _compare(args):
     # write them does not lose it.
     sys.stdout.flush()
     if args.out is not None:
-        _write_outputs(table, oof, y_encoded, Path(args.out))
+        _report.write_outputs(table, oof, y_prepared, Path(args.out))
         print(f"Wrote results.csv, results.json and results.png to {args.out}")
     print(f"\nTotal time: {time.perf_counter() - start:.1f} s")
     return 0

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sklearn_losses import compare
 from sklearn_losses._tables import read_table
 from sklearn_losses.cli import main
+from sklearn_losses.compare import _report, _run
 
 FAST = ["--cv", "2", "--max-epochs", "3", "--n-jobs", "1", "--no-progress"]
 
@@ -114,10 +114,41 @@ def test_compare_on_the_built_in_data(capsys):
         ("no target", [], "--target is needed"),
         ("single class", ["--target", "one_class"], "single class"),
         ("all missing", ["--target", "empty"], "'empty' is empty: all its 160"),
-        ("continuous", ["--target", "level"], "looks continuous: float values"),
+        (
+            "continuous as classes",
+            ["--target", "level", "--task", "binary"],
+            "looks continuous: float values",
+        ),
         ("positive class", ["--target", "churned", "--pos-label", "maybe"], "'maybe'"),
         ("unknown loss", ["--target", "churned", "--losses", "focl"], "'focal'"),
         ("unknown metric", ["--target", "churned", "--scoring", "f2"], "'f2'"),
+        (
+            "labels as regression",
+            ["--target", "churned", "--task", "regression"],
+            "Task 'regression' needs a numeric target; this one holds values "
+            "that are not numbers, e.g. 'no'",
+        ),
+        (
+            "positive class of a regression target",
+            ["--target", "level", "--pos-label", "1"],
+            "A positive class ('1') applies to a binary target only; this one is "
+            "compared as regression.",
+        ),
+        (
+            "three classes as binary",
+            ["--target", "plan", "--task", "binary"],
+            "Task 'binary' needs two classes; this target has 3: 'basic', 'pro'",
+        ),
+        (
+            "regression metric for classes",
+            ["--target", "churned", "--scoring", "rmse"],
+            "Metric 'rmse' scores numbers; this target is compared as binary",
+        ),
+        (
+            "classification loss for regression",
+            ["--target", "level", "--losses", "focal"],
+            "but this target is 'regression'",
+        ),
     ],
 )
 def test_bad_inputs(churn, tmp_path, capsys, case, args, message):
@@ -192,7 +223,7 @@ def test_an_unwritable_out_is_refused_before_any_fit(
     churn_csv, tmp_path, capsys, monkeypatch, name, message
 ):
     (tmp_path / "taken").write_text("a file")
-    monkeypatch.setattr(compare, "_fit_and_score", _no_fit)
+    monkeypatch.setattr(_run, "fit_and_score", _no_fit)
     out = str(tmp_path / name)
     argv = ["compare", str(churn_csv), "--target", "churned", "--out", out]
     assert main(argv + ["--losses", "cross_entropy", *FAST]) == 2
@@ -205,10 +236,87 @@ def test_the_leaderboard_is_printed_before_the_files_are_written(
     def disk_full(*args, **kwargs):
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(compare, "_write_outputs", disk_full)
+    monkeypatch.setattr(_report, "write_outputs", disk_full)
     argv = ["compare", str(churn_csv), "--target", "churned", "--losses", "focal"]
     argv += ["--grid", "none", "--no-reference", "--out", str(tmp_path / "out")]
     assert main(argv + FAST) == 2
     captured = capsys.readouterr()
     assert "| focal |" in captured.out and "Fit time: mean seconds" in captured.out
     assert captured.err == "error: No space left on device\n"
+
+
+@pytest.fixture(scope="module")
+def houses(tmp_path_factory):
+    """150 houses: size, age, town; the price is linear in them plus noise."""
+    rng = np.random.RandomState(3)
+    n = 150
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(100, 30, n).round(1),
+            "age": rng.randint(0, 60, n),
+            "rooms": rng.randint(1, 8, n),
+            "town": rng.choice(["north", "south"], n),
+        }
+    )
+    frame["price"] = (
+        2.0 * frame["size"]
+        - frame["age"]
+        + 30 * frame["town"].eq("north")
+        + rng.normal(0, 10, n)
+    ).round(2)
+    path = tmp_path_factory.mktemp("houses") / "houses.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_compare_a_regression_csv(houses, tmp_path, capsys):
+    out = tmp_path / "results"
+    argv = ["compare", str(houses), "--target", "price", "--losses", "mse", "huber"]
+    assert main(argv + ["--out", str(out), *FAST]) == 0
+    stdout = capsys.readouterr().out
+    assert "150 rows x 4 columns (3 numeric, 1 categorical)" in stdout
+    assert "regression target (detected): from " in stdout
+    assert "2-fold CV" in stdout and "stratified" not in stdout
+    assert "| loss | RMSE | MAE | R² | fit time (s) | best params |" in stdout
+    for label in ("mse", "huber", "Ridge", "HistGradientBoosting"):
+        assert f"| {label} |" in stdout
+    assert "Lower is better: RMSE, MAE." in stdout
+    assert "delta=" in stdout  # huber's default grid
+
+    table = pd.read_csv(out / "results.csv")
+    assert table["rmse_mean"].is_monotonic_increasing
+    assert (table["rmse_mean"] > 0).all()
+    metadata = json.loads((out / "results.json").read_text())["metadata"]
+    assert metadata["task"] == "regression" and metadata["pos_label"] is None
+    assert metadata["lower_is_better"] == ["rmse", "mae"]
+    from matplotlib.image import imread
+
+    height, width = imread(out / "results.png").shape[:2]
+    assert width < 1000 and height > 300  # one panel: no PR curves
+
+
+def test_compare_a_multiclass_csv(churn, tmp_path, capsys):
+    path = tmp_path / "plans.csv"
+    churn.dropna(subset=["plan"]).to_csv(path, index=False)
+    argv = ["compare", str(path), "--target", "plan", "--losses", "cross_entropy"]
+    assert main(argv + ["focal", "--grid", "none", *FAST]) == 0
+    stdout = capsys.readouterr().out
+    assert "multiclass target (detected): 3 classes, the smallest " in stdout
+    assert "2-fold stratified CV" in stdout
+    header = "| loss | macro F1 | balanced accuracy | log-loss | fit time (s) |"
+    assert header in stdout
+    for label in ("cross_entropy", "focal", "LogisticRegression(balanced)"):
+        assert f"| {label} |" in stdout
+    assert "Lower is better: log-loss." in stdout
+
+
+def test_task_overrides_the_detection(houses, capsys):
+    argv = ["compare", str(houses), "--target", "rooms", "--no-reference"]
+    argv += ["--grid", "none", *FAST]
+    # whole numbers: classes unless told otherwise
+    assert main([*argv, "--losses", "cross_entropy"]) == 0
+    assert "multiclass target (detected): 7 classes" in capsys.readouterr().out
+    assert main([*argv, "--losses", "l1", "--task", "regression"]) == 0
+    stdout = capsys.readouterr().out
+    assert "regression target: from 1 to 7" in stdout
+    assert "| l1 |" in stdout and "| loss | RMSE | MAE | R² |" in stdout

@@ -9,16 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sklearn_losses import LossClassifier, compare
+from sklearn_losses import LossClassifier
 from sklearn_losses._tables import binary_target
 from sklearn_losses.compare import (
-    DEFAULT_GRIDS,
-    _combinations,
-    _parse_candidate,
+    _run,
+    _spec,
     compare_losses,
     default_candidates,
     format_table,
 )
+from sklearn_losses.compare._spec import combinations, parse_candidate
 from sklearn_losses.datasets import load_imbalanced_breast_cancer, make_anyloss_random
 
 FAST = LossClassifier(max_epochs=3, hidden_layer_sizes=(8,))
@@ -96,7 +96,8 @@ def test_compare_losses_is_reproducible_and_multiclass():
     pd.testing.assert_frame_equal(
         first.drop(columns="fit_time"), second.drop(columns="fit_time")
     )
-    assert 0 <= first.loc[0, "average_precision_mean"] <= 1
+    assert 0 <= first.loc[0, "f1_macro_mean"] <= 1
+    assert first.loc[0, "log_loss_mean"] > 0  # shown as the loss, not negated
 
 
 def test_table_with_categories_and_missing_values():
@@ -120,37 +121,38 @@ def test_table_with_categories_and_missing_values():
 
 
 def test_loss_specs():
-    assert _parse_candidate("anyloss:f1")[1] == {
+    assert parse_candidate("anyloss:f1")[1] == {
         "loss": "anyloss",
         "loss__metric": "f1",
     }
-    label, fixed, grid = _parse_candidate("focal:gamma=0.5,1,alpha=0.25")
+    label, fixed, grid = parse_candidate("focal:gamma=0.5,1,alpha=0.25")
     assert label == "focal:gamma=0.5,1,alpha=0.25"
     assert fixed == {"loss": "focal", "loss__alpha": 0.25}
     assert grid == {"loss__gamma": [0.5, 1]}
-    assert _parse_candidate("focal:1,2")[2] == {"loss__gamma": [1, 2]}
-    assert _parse_candidate("cross_entropy:class_weight=balanced")[1] == {
+    assert parse_candidate("focal:1,2")[2] == {"loss__gamma": [1, 2]}
+    assert parse_candidate("cross_entropy:class_weight=balanced")[1] == {
         "loss": "cross_entropy",
         "class_weight": "balanced",
     }
-    assert _parse_candidate({"loss": "focal", "label": "f"})[:2] == (
+    assert parse_candidate({"loss": "focal", "label": "f"})[:2] == (
         "f",
         {"loss": "focal"},
     )
 
 
 def test_default_grids_and_their_overrides():
-    combos, keys = _combinations({"loss": "focal"}, {}, DEFAULT_GRIDS)
+    # {}: no override, each loss's default_grid
+    combos, keys = combinations({"loss": "focal"}, {}, {})
     assert keys == ["loss__gamma"] and len(combos) == 2
     # a value in the spec replaces the default grid of that parameter only
-    combos, keys = _combinations(
-        {"loss": "focal", "loss__gamma": 3.0}, {}, DEFAULT_GRIDS
-    )
+    combos, keys = combinations({"loss": "focal", "loss__gamma": 3.0}, {}, {})
     assert keys == [] and combos == [{"loss": "focal", "loss__gamma": 3.0}]
-    combos, _ = _combinations({"loss": "focal"}, {}, {})
+    combos, _ = combinations({"loss": "focal"}, {}, None)
+    assert combos == [{"loss": "focal"}]
+    combos, _ = combinations({"loss": "focal"}, {}, {"focal": {}})
     assert combos == [{"loss": "focal"}]
     spec_grid = {"loss__alpha": [0.25, 0.5]}
-    assert len(_combinations({"loss": "focal"}, spec_grid, DEFAULT_GRIDS)[0]) == 4
+    assert len(combinations({"loss": "focal"}, spec_grid, {})[0]) == 4
 
 
 def test_positive_class():
@@ -177,7 +179,7 @@ def test_default_candidates_cover_registry():
     assert not {"generalized_focal", "adv_comp_sum"} & set(candidates)
     # each label is a spec that gives the same parameters
     for label, params in candidates.items():
-        assert _parse_candidate(label)[1] == params
+        assert parse_candidate(label)[1] == params
 
 
 @pytest.mark.parametrize(
@@ -266,7 +268,7 @@ def test_an_out_that_cannot_be_written_is_refused_before_any_fit(
     X, y = binary_data
     (tmp_path / "taken").write_text("a file")
     (tmp_path / "folder" / "results.csv").mkdir(parents=True)
-    monkeypatch.setattr(compare, "_fit_and_score", _no_fit)
+    monkeypatch.setattr(_run, "fit_and_score", _no_fit)
     with pytest.raises(ValueError, match=match):
         compare_losses(X, y, ["cross_entropy"], cv=2, out=make_out(tmp_path))
 
@@ -281,7 +283,7 @@ def test_the_out_folder_is_created_before_the_first_fit(
         assert out.is_dir()
         raise KeyboardInterrupt  # stop the run at its first fit
 
-    monkeypatch.setattr(compare, "_fit_and_score", first_fit)
+    monkeypatch.setattr(_run, "fit_and_score", first_fit)
     with pytest.raises(KeyboardInterrupt):
         compare_losses(X, y, ["cross_entropy"], cv=2, out=out)
 
@@ -300,7 +302,7 @@ def test_fit_time_leaves_out_the_one_time_start_up(binary_data, monkeypatch):
         return fit(self, *args, **kwargs)
 
     monkeypatch.setattr(LossClassifier, "fit", first_fit_is_slow)
-    monkeypatch.setattr(compare, "_WARMED_UP", set(), raising=False)
+    monkeypatch.setattr(_run, "WARMED_UP", set())
     kwargs = {"cv": 2, "grid": None, "reference": False, "estimator": FAST}
     table = compare_losses(X, y, ["cross_entropy", "focal"], **kwargs)
     assert table["fit_time"].max() < 0.6, table[["loss", "fit_time"]]
@@ -333,9 +335,9 @@ def test_the_template_shares_only_its_non_loss_parameters(binary_data):
     assert template.get_params()["loss__gamma"] == 3.0  # left as it was
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert compare._template(FAST).get_params() == FAST.get_params()
+        assert _spec.template(FAST, LossClassifier).get_params() == FAST.get_params()
     with pytest.raises(TypeError, match="estimator must be a LossClassifier"):
-        compare._template(pd.DataFrame())
+        _spec.template(pd.DataFrame(), LossClassifier)
 
 
 @pytest.mark.parametrize(

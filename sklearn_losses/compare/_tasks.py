@@ -1,0 +1,561 @@
+"""The tasks of ``compare``: what a binary, a multiclass and a regression
+comparison each decide.
+
+A :class:`Task` holds every choice that depends on the kind of target: how the
+target is prepared, how the folds are cut, the default metrics and how metric
+names resolve, the reference models, the estimator the losses train and which
+registered losses are candidates by default. The rest of ``compare`` (specs,
+running, report) asks the task and never tests its name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import (
+    average_precision_score,
+    get_scorer,
+    get_scorer_names,
+    make_scorer,
+    mean_pinball_loss,
+)
+
+from .._tables import (
+    binary_target,
+    check_target,
+    class_target,
+    looks_continuous,
+    regression_target,
+)
+from ..losses import QuantileLoss, get_loss, get_loss_class, list_losses
+
+__all__ = [
+    "DEFAULT_SCORING",
+    "MULTICLASS_SCORING",
+    "REGRESSION_SCORING",
+    "TASK_CHOICES",
+    "Metric",
+    "PinballMetric",
+    "Task",
+    "get_task",
+    "resolve_task",
+]
+
+#: What ``task=`` accepts (``--task`` on the command line).
+TASK_CHOICES = ("auto", "binary", "multiclass", "regression")
+
+#: Default metrics of a binary target: F1 of the positive class, balanced
+#: accuracy, PR-AUC (average precision of the positive class).
+DEFAULT_SCORING = ("f1", "balanced_accuracy", "average_precision")
+
+#: Default metrics of a multiclass target: macro-averaged F1, balanced
+#: accuracy, log-loss (lower is better).
+MULTICLASS_SCORING = ("f1_macro", "balanced_accuracy", "log_loss")
+
+#: Default metrics of a regression target: RMSE and MAE (lower is better), R².
+REGRESSION_SCORING = ("rmse", "mae", "r2")
+
+#: Short metric names and the scikit-learn scorers they stand for.
+_ALIASES = {
+    "minority_f1": "f1",
+    "pr_auc": "average_precision",
+    "log_loss": "neg_log_loss",
+    "rmse": "neg_root_mean_squared_error",
+    "mae": "neg_mean_absolute_error",
+    "mse": "neg_mean_squared_error",
+}
+_PINBALL = re.compile(r"pinball(?:_(?P<alpha>.+))?")
+#: On a multiclass target these average over the classes (``<name>_macro``).
+_MACRO = {"f1", "precision", "recall", "jaccard"}
+#: Modules of the scikit-learn metrics that score class labels or scores.
+_CLASS_METRICS = ("sklearn.metrics._classification", "sklearn.metrics._ranking")
+_REGRESSION_METRICS = ("sklearn.metrics._regression",)
+#: ``requires`` a default candidate may have: inputs the estimators provide.
+_PROVIDED = {"index", "epoch"}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric of the leaderboard.
+
+    Parameters
+    ----------
+    name : str
+        Its columns are ``<name>_mean`` and ``<name>_std``.
+    scorer : callable
+        ``scorer(estimator, X, y)``, greater is better (scikit-learn's
+        convention).
+    lower_is_better : bool, default=False
+        The scorer returns minus an error (``neg_*``): the leaderboard shows
+        the error itself, and ranks lowest first.
+    """
+
+    name: str
+    scorer: object = None
+    lower_is_better: bool = False
+
+    @property
+    def sign(self):
+        """What the scorer's value is multiplied by to give the shown value."""
+        return -1.0 if self.lower_is_better else 1.0
+
+    def scorer_for(self, params):
+        """The scorer of the candidate whose estimator parameters are
+        ``params`` (the same for every candidate here)."""
+        return self.scorer
+
+
+@dataclass(frozen=True)
+class PinballMetric(Metric):
+    """The mean pinball loss (``sklearn.metrics.mean_pinball_loss``).
+
+    ``alpha=None`` scores each candidate at its own quantile level: a
+    ``quantile`` loss's ``alpha``, 0.5 for every other candidate (the median;
+    half the MAE). A number scores every candidate at that level.
+    """
+
+    alpha: float | None = None
+
+    def scorer_for(self, params):
+        alpha = self.alpha if self.alpha is not None else candidate_quantile(params)
+        return make_scorer(mean_pinball_loss, alpha=alpha, greater_is_better=False)
+
+
+def candidate_quantile(params):
+    """The quantile level a candidate predicts: a quantile loss's ``alpha``,
+    else 0.5 (the median).
+
+    Examples
+    --------
+    >>> from sklearn_losses.compare._tasks import candidate_quantile
+    >>> candidate_quantile({"loss": "quantile", "loss__alpha": 0.9})
+    0.9
+    >>> candidate_quantile({"loss": "mse"}), candidate_quantile({})
+    (0.5, 0.5)
+    """
+    loss = params.get("loss")
+    if loss is None or not issubclass(get_loss_class(loss), QuantileLoss):
+        return 0.5
+    loss_params = {k[6:]: v for k, v in params.items() if k.startswith("loss__")}
+    return float(get_loss(loss, **loss_params).alpha)
+
+
+def _pinball(name):
+    """The :class:`PinballMetric` ``name`` asks for, or ``None``: ``"pinball"``
+    (each candidate's level) or ``"pinball_<level>"``, e.g. ``"pinball_0.9"``."""
+    match = _PINBALL.fullmatch(name)
+    if match is None:
+        return None
+    if match["alpha"] is None:
+        return PinballMetric(name, lower_is_better=True)
+    try:
+        alpha = float(match["alpha"])
+    except ValueError:
+        alpha = None
+    if alpha is None or not 0 < alpha < 1:
+        raise ValueError(
+            f"Metric {name!r}: the level after 'pinball_' must be a number in "
+            f"(0, 1), e.g. pinball_0.9; got {match['alpha']!r}."
+        )
+    return PinballMetric(name, lower_is_better=True, alpha=alpha)
+
+
+class Task:
+    """What one kind of target decides in a comparison.
+
+    Subclasses set :attr:`name`, :attr:`default_scoring`, :attr:`stratified`
+    and implement the hooks; :func:`get_task` returns the instances.
+    """
+
+    #: The task's name, as in :data:`~sklearn_losses.losses.TASKS`.
+    name = None
+    #: Metric names used when ``scoring=None``; the first ranks.
+    default_scoring = ()
+    #: Whether the folds keep the class shares (``StratifiedKFold``).
+    stratified = False
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __hash__(self):
+        return hash(type(self))
+
+    # -- the estimator and its candidates ---------------------------------------
+    @property
+    def estimator_class(self):
+        """The estimator every loss candidate trains."""
+        raise NotImplementedError
+
+    def candidates(self):
+        """One candidate per registered loss of the task: ``{spec: params}``.
+
+        Left out (ask for them by name): losses that need an input of their
+        own in ``fit`` or that re-run the network (``requires`` beyond the row
+        index and the epoch).
+        """
+        return {
+            name: {"loss": name}
+            for name in list_losses(self.name)
+            if set(get_loss_class(name).requires) <= _PROVIDED
+        }
+
+    def references(self, random_state):
+        """``{label: unfitted estimator}``: the models the losses are measured
+        against."""
+        raise NotImplementedError
+
+    # -- the target and the folds ---------------------------------------------------
+    def prepare_target(self, y, pos_label=None):
+        """``(y, positive class or None)``: the target the estimators fit."""
+        raise NotImplementedError
+
+    def describe(self, y, positive):
+        """A few words on the prepared target, for the command line."""
+        raise NotImplementedError
+
+    def folds(self, cv, y, random_state):
+        """The splitter: ``cv`` shuffled folds seeded by ``random_state``, or
+        ``cv`` itself when it is a splitter."""
+        if not isinstance(cv, (int, np.integer)) or isinstance(cv, bool):
+            if not hasattr(cv, "split"):
+                raise ValueError(f"cv must be an int or a splitter; got {cv!r}.")
+            return cv
+        if cv < 2:
+            raise ValueError(f"cv must be at least 2; got {cv}.")
+        self._check_folds(int(cv), y)
+        return self._splitter(int(cv), random_state)
+
+    def _check_folds(self, cv, y):
+        if len(y) < cv:
+            raise ValueError(
+                f"The target has {len(y)} rows, fewer than the {cv} folds."
+            )
+
+    def _splitter(self, cv, random_state):
+        from sklearn.model_selection import KFold
+
+        return KFold(cv, shuffle=True, random_state=random_state)
+
+    # -- metrics and predictions ---------------------------------------------------
+    def metrics(self, scoring=None):
+        """The :class:`Metric` list ``scoring`` names (see ``compare_losses``)."""
+        if scoring is None:
+            scoring = self.default_scoring
+        if isinstance(scoring, str):
+            scoring = [scoring]
+        if isinstance(scoring, dict):
+            if not scoring:
+                raise ValueError("scoring needs at least one metric.")
+            return [Metric(str(name), scorer) for name, scorer in scoring.items()]
+        scoring = list(scoring)
+        if not scoring:
+            raise ValueError("scoring needs at least one metric.")
+        metrics = [self.metric(name) for name in scoring]
+        # twice: one column, or one scorer under two names (rmse and
+        # neg_root_mean_squared_error)
+        columns = [m.name for m in metrics]
+        scorers = [_ALIASES.get(name, name) for name in scoring]
+        for names in (columns, scorers):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(
+                    f"A metric is given twice in scoring: {scoring} "
+                    f"({', '.join(twice)})."
+                )
+        return metrics
+
+    def metric(self, name):
+        """The :class:`Metric` of one name: a scikit-learn scorer name, or one
+        of the short names ``rmse``, ``mae``, ``mse``, ``log_loss``,
+        ``pr_auc``, ``minority_f1``, ``pinball``, ``pinball_<level>``."""
+        if not isinstance(name, str):
+            raise TypeError(
+                f"A metric is a scorer name (str); got {type(name).__name__}. "
+                "Pass scoring={name: scorer} for scorer objects."
+            )
+        pinball = _pinball(name)
+        if pinball is not None:
+            self._check_metric_kind(name, _REGRESSION_METRICS[0])
+            return pinball
+        base = _ALIASES.get(name, name)
+        scorer = self._scorer(base)
+        if scorer is None:
+            choices = [*get_scorer_names(), *_ALIASES, "pinball"]
+            close = difflib.get_close_matches(name, choices, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"Unknown metric {name!r}.{hint} Use a scikit-learn scorer name, "
+                f"e.g. {', '.join(self.default_scoring)} "
+                "(sklearn.metrics.get_scorer_names() lists them)."
+            )
+        func = getattr(scorer, "_score_func", None)
+        self._check_metric_kind(name, getattr(func, "__module__", ""))
+        lower = getattr(scorer, "_sign", 1) < 0
+        shown = name[len("neg_") :] if name.startswith("neg_") else name
+        return Metric(shown, scorer, lower)
+
+    def _scorer(self, name):
+        try:
+            return get_scorer(name)
+        except ValueError:
+            return None
+
+    def _check_metric_kind(self, name, module):
+        """Refuse a metric of the other kind of target (by its module)."""
+        regression = self.name == "regression"
+        wrong = _CLASS_METRICS if regression else _REGRESSION_METRICS
+        if module in wrong:
+            what = "class labels or class scores" if regression else "numbers"
+            raise ValueError(
+                f"Metric {name!r} scores {what}; this target is compared as "
+                f"{self.name}. Metrics for {self.name}: e.g. "
+                f"{', '.join(self.default_scoring)}."
+            )
+
+    def predictions(self, estimator, X):
+        """The out-of-fold predictions kept for the report."""
+        return estimator.predict(X)
+
+
+class _ClassificationTask(Task):
+    stratified = True
+
+    @property
+    def estimator_class(self):
+        from ..estimators import LossClassifier
+
+        return LossClassifier
+
+    def candidates(self):
+        candidates = super().candidates()
+        candidates["cross_entropy:class_weight=balanced"] = {
+            "loss": "cross_entropy",
+            "class_weight": "balanced",
+        }
+        return candidates
+
+    def references(self, random_state):
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.linear_model import LogisticRegression
+
+        return {
+            "LogisticRegression(balanced)": LogisticRegression(
+                class_weight="balanced", max_iter=1000
+            ),
+            "HistGradientBoosting": HistGradientBoostingClassifier(
+                random_state=random_state
+            ),
+        }
+
+    def _check_folds(self, cv, y):
+        classes, counts = np.unique(y, return_counts=True)
+        if counts.min() >= cv:
+            return
+        rare = classes[np.argmin(counts)]
+        hint = ""
+        if len(classes) > 20 and np.issubdtype(np.asarray(y).dtype, np.number):
+            hint = (
+                f" The target has {len(classes)} classes: if it is a number to "
+                "predict rather than a class, use task 'regression'."
+            )
+        raise ValueError(
+            f"Class {rare.item() if hasattr(rare, 'item') else rare!r} has "
+            f"{counts.min()} rows, fewer than the {cv} folds: lower cv.{hint}"
+        )
+
+    def _splitter(self, cv, random_state):
+        from sklearn.model_selection import StratifiedKFold
+
+        return StratifiedKFold(cv, shuffle=True, random_state=random_state)
+
+    def predictions(self, estimator, X):
+        return estimator.predict_proba(X)
+
+
+class BinaryTask(_ClassificationTask):
+    """Two classes, one of them positive: the metrics score it, and it is the
+    networks' class 1."""
+
+    name = "binary"
+    default_scoring = DEFAULT_SCORING
+
+    def prepare_target(self, y, pos_label=None):
+        _, classes, _ = class_target(y)
+        if len(classes) > 2:
+            shown = ", ".join(repr(_plain(c)) for c in classes[:10])
+            more = ", ..." if len(classes) > 10 else ""
+            raise ValueError(
+                f"Task 'binary' needs two classes; this target has "
+                f"{len(classes)}: {shown}{more}. Use task 'multiclass' (or "
+                "'auto')."
+            )
+        return binary_target(y, pos_label)
+
+    def describe(self, y, positive):
+        return f"positive class {positive!r} ({np.mean(y):.1%})"
+
+    def predictions(self, estimator, X):
+        return estimator.predict_proba(X)[:, 1]
+
+
+class MulticlassTask(_ClassificationTask):
+    """Class labels scored with macro averages (every class counts the same)."""
+
+    name = "multiclass"
+    default_scoring = MULTICLASS_SCORING
+
+    def prepare_target(self, y, pos_label=None):
+        _refuse_pos_label(pos_label, self.name)
+        return class_target(y)[0], None
+
+    def describe(self, y, positive):
+        classes, counts = np.unique(y, return_counts=True)
+        rare = classes[np.argmin(counts)]
+        return (
+            f"{len(classes)} classes, the smallest {_plain(rare)!r} "
+            f"({counts.min() / len(y):.1%})"
+        )
+
+    def _scorer(self, name):
+        if name == "average_precision":
+            return make_scorer(
+                average_precision_score,
+                response_method="predict_proba",
+                average="macro",
+            )
+        if name in _MACRO:
+            name = f"{name}_macro"
+        elif name == "roc_auc":
+            name = "roc_auc_ovr"
+        return super()._scorer(name)
+
+
+class RegressionTask(Task):
+    """A number to predict: the regression losses train
+    :class:`~sklearn_losses.LossRegressor`."""
+
+    name = "regression"
+    default_scoring = REGRESSION_SCORING
+
+    @property
+    def estimator_class(self):
+        from ..estimators import LossRegressor
+
+        return LossRegressor
+
+    def references(self, random_state):
+        from sklearn.ensemble import HistGradientBoostingRegressor
+        from sklearn.linear_model import Ridge
+
+        return {
+            "Ridge": Ridge(),
+            "HistGradientBoosting": HistGradientBoostingRegressor(
+                random_state=random_state
+            ),
+        }
+
+    def prepare_target(self, y, pos_label=None):
+        _refuse_pos_label(pos_label, self.name)
+        return regression_target(y), None
+
+    def describe(self, y, positive):
+        return (
+            f"from {np.min(y):.4g} to {np.max(y):.4g}, mean {np.mean(y):.4g}, "
+            f"std {np.std(y):.4g}"
+        )
+
+
+def _refuse_pos_label(pos_label, task):
+    if pos_label is not None:
+        raise ValueError(
+            f"A positive class ({pos_label!r}) applies to a binary target only; "
+            f"this one is compared as {task}."
+        )
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+_TASKS = {
+    task.name: task for task in (BinaryTask(), MulticlassTask(), RegressionTask())
+}
+
+
+def get_task(name):
+    """The :class:`Task` called ``name`` (``"binary"``, ``"multiclass"`` or
+    ``"regression"``).
+
+    Examples
+    --------
+    >>> from sklearn_losses.compare import get_task
+    >>> get_task("regression").default_scoring
+    ('rmse', 'mae', 'r2')
+    """
+    if isinstance(name, Task):
+        return name
+    try:
+        return _TASKS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"task must be one of {', '.join(TASK_CHOICES)}; got {name!r}."
+        ) from None
+
+
+def resolve_task(y, task="auto", pos_label=None):
+    """The task of a target, and the target prepared for it.
+
+    ``"auto"`` compares a continuous target (float values, not all whole
+    numbers, more than :data:`~sklearn_losses._tables.MAX_FLOAT_CLASSES`
+    distinct) as regression, a target of two classes as binary and one of more
+    classes as multiclass.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+    task : {"auto", "binary", "multiclass", "regression"}, default="auto"
+    pos_label : None or label, default=None
+        The positive class of a binary target (refused for the other tasks).
+
+    Returns
+    -------
+    task : Task
+    y : ndarray of shape (n_samples,)
+        0/1 for binary, the labels for multiclass, floats for regression.
+    positive : label or None
+        The positive class of a binary target.
+
+    Raises
+    ------
+    ValueError
+        For an unknown task, a target the task cannot use (string labels for
+        regression, more than two classes for binary, a continuous target for
+        classification, one class, missing values) or a ``pos_label`` that does
+        not apply.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_losses.compare import resolve_task
+    >>> resolve_task(["a", "b", "b"])[0].name
+    'binary'
+    >>> resolve_task(np.linspace(0.0, 1.0, 30))[0].name
+    'regression'
+    >>> resolve_task([1, 2, 3, 3], task="regression")[1]
+    array([1., 2., 3., 3.])
+    """
+    if task == "auto":
+        y = check_target(y)
+        if looks_continuous(y):
+            task = "regression"
+        else:
+            task = "binary" if len(np.unique(y)) <= 2 else "multiclass"
+    task = get_task(task)
+    y, positive = task.prepare_target(y, pos_label)
+    return task, y, positive
