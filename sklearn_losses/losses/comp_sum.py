@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 import torch
 
+from .._validation import is_real
 from ._base import BaseLoss, split_logits
 from ._registry import register_loss
 from ._softmax import log_loss
@@ -34,12 +35,8 @@ _NORMS = {"inf": math.inf, "linf": math.inf, "2": 2.0, "l2": 2.0}
 
 
 # -- parameter checks -----------------------------------------------------------
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def _check_nonnegative(name, value):
-    if not _is_real(value) or not math.isfinite(value) or value < 0:
+    if not is_real(value) or value < 0:
         raise ValueError(f"{name} must be a finite float >= 0, got {value!r}.")
     return value
 
@@ -47,7 +44,9 @@ def _check_nonnegative(name, value):
 def _check_norm(norm):
     if isinstance(norm, str):
         p = _NORMS.get(norm.strip().lower())
-    elif _is_real(norm) and float(norm) in (2.0, math.inf):
+    elif (isinstance(norm, numbers.Real) and not isinstance(norm, bool)) and float(
+        norm
+    ) in (2.0, math.inf):
         p = float(norm)
     else:
         p = None
@@ -358,7 +357,7 @@ class GCELoss(_CompSumBase):
 
     def __init__(self, *, q=0.7, reduction="mean"):
         super().__init__(reduction=reduction)
-        if not _is_real(q) or not 0.0 < q <= 1.0:
+        if not is_real(q) or not 0.0 < q <= 1.0:
             raise ValueError(f"q must be a float in (0, 1], got {q!r}.")
         self.q = q
 

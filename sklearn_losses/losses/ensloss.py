@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import torch
 
+from .._validation import is_real
 from ._base import BatchLoss, split_logits, weighted_reduce
 from ._registry import register_loss
 
 __all__ = ["EnsLoss", "sampled_derivatives"]
-
-
-def _is_real(value):
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
 
 
 def _inverse_boxcox(noise, lam):
@@ -221,7 +213,7 @@ class EnsLoss(BatchLoss):
         random_state=None,
     ):
         super().__init__()
-        if not _is_real(boxcox_lambda):
+        if not is_real(boxcox_lambda):
             raise ValueError(
                 f"boxcox_lambda must be a finite float, got {boxcox_lambda!r}."
             )
@@ -234,16 +226,16 @@ class EnsLoss(BatchLoss):
             raise ValueError(
                 f"lambda_resample_period must be None or an int >= 1, got {period!r}."
             )
-        if not _is_real(clip) or clip <= 0:
+        if not is_real(clip) or clip <= 0:
             raise ValueError(f"clip must be a finite float > 0, got {clip!r}.")
         if tail_threshold is not None and (
-            not _is_real(tail_threshold) or tail_threshold <= 0
+            not is_real(tail_threshold) or tail_threshold <= 0
         ):
             raise ValueError(
                 "tail_threshold must be None or a finite float > 0, got "
                 f"{tail_threshold!r}."
             )
-        if not _is_real(eps) or eps < 0:
+        if not is_real(eps) or eps < 0:
             raise ValueError(f"eps must be a finite float >= 0, got {eps!r}.")
         if random_state is not None and (
             not isinstance(random_state, numbers.Integral)

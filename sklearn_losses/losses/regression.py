@@ -8,10 +8,11 @@ sample's outputs, reduced by the shared
 
 from __future__ import annotations
 
-import numbers
+import math
 
 import torch
 
+from .._validation import is_real
 from ._base import _TRUSTED_TARGETS, BaseLoss
 from ._registry import register_loss
 
@@ -49,8 +50,7 @@ def _per_sample(terms):
 
 
 def _check_positive(name, value, upper=None):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    ok = ok and 0 < float(value) < (float("inf") if upper is None else upper)
+    ok = is_real(value) and 0 < value < (math.inf if upper is None else upper)
     if not ok:
         allowed = "a finite float > 0" if upper is None else f"a float in (0, {upper})"
         raise ValueError(f"{name} must be {allowed}; got {value!r}.")

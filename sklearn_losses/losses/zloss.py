@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 import torch.nn.functional as F
 
+from .._validation import is_real
 from ._base import BaseLoss, split_logits
 from ._registry import register_loss
 
@@ -19,14 +19,6 @@ _VAR_EPS = 1e-12
 #: softplus(x, beta) switches to x for beta * x above this; e^-40 is below the
 #: float64 resolution of the result.
 _SOFTPLUS_THRESHOLD = 40.0
-
-
-def _is_real(value):
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
 
 
 @register_loss
@@ -114,9 +106,9 @@ class ZLoss(BaseLoss):
 
     def __init__(self, *, a=1.0, b=None, reduction="mean"):
         super().__init__(reduction=reduction)
-        if not _is_real(a) or a <= 0:
+        if not is_real(a) or a <= 0:
             raise ValueError(f"a must be a finite float > 0, got {a!r}.")
-        if b is not None and not _is_real(b):
+        if b is not None and not is_real(b):
             raise ValueError(f"b must be None or a finite float, got {b!r}.")
         self.a = a
         self.b = b
