@@ -44,10 +44,8 @@ def _check_nonnegative(name, value):
 def _check_norm(norm):
     if isinstance(norm, str):
         p = _NORMS.get(norm.strip().lower())
-    elif (isinstance(norm, numbers.Real) and not isinstance(norm, bool)) and float(
-        norm
-    ) in (2.0, math.inf):
-        p = float(norm)
+    elif isinstance(norm, numbers.Real) and not isinstance(norm, bool):
+        p = float(norm) if float(norm) in (2.0, math.inf) else None
     else:
         p = None
     if p is None:
