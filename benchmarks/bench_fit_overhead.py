@@ -1,49 +1,80 @@
-"""Benchmark the per-fit overhead of ``LossClassifier`` against plain PyTorch.
+"""Benchmark the per-fit overhead of the estimators against plain PyTorch.
 
 What it measures
 ----------------
 In a single process with ``torch.set_num_threads(1)``, the same two-hidden-layer
-(64, 64) ReLU MLP is trained on the same synthetic classification data
-(``make_classification`` with 20,000 rows x 30 features, 10 informative,
-standardized, float32; 2 classes with weights 0.8 / 0.2, and 10 balanced
-classes) for 10 epochs with Adam (lr=1e-3), once per number of classes (2 and
-10 by default) and batch size (128 and 1024 by default), as:
+(64, 64) ReLU MLP is trained for 10 epochs with Adam (lr=1e-3) on 20,000 rows x
+30 standardized float32 features, by an estimator and by a hand-written PyTorch
+loop doing the same work, for three tasks:
 
-(a) a hand-written PyTorch loop (one ``randperm`` per epoch, one permutation of
-    the data, contiguous slices; one logit and
-    ``binary_cross_entropy_with_logits`` for 2 classes, ``K`` logits and
-    ``cross_entropy`` for ``K`` classes);
-(b) ``sklearn_losses.LossClassifier(loss="cross_entropy", ...)``, one row per
-    loss given with ``--losses`` (one logit for a binary cross-entropy, as (a));
-(c) ``skorch.NeuralNetClassifier`` out of the box (``K`` logits, 2 for a binary
-    task, ``CrossEntropyLoss``, ``train_split=None``);
-(d) ``sklearn.neural_network.MLPClassifier`` with the ``adam`` solver.
+classification
+    ``make_classification`` (10 informative features; 2 classes with weights
+    0.8 / 0.2, and 10 balanced classes), batch sizes 128 and 1024:
+
+    (a) a hand-written PyTorch loop (one ``randperm`` per epoch, one
+        permutation of the data, contiguous slices; one logit and
+        ``binary_cross_entropy_with_logits`` for 2 classes, ``K`` logits and
+        ``cross_entropy`` for ``K`` classes);
+    (b) ``sklearn_losses.LossClassifier(loss="cross_entropy", ...)``, one row
+        per loss given with ``--losses`` (one logit for a binary cross-entropy,
+        as (a));
+    (c) ``skorch.NeuralNetClassifier`` out of the box (``K`` logits, 2 for a
+        binary task, ``CrossEntropyLoss``, ``train_split=None``);
+    (d) ``sklearn.neural_network.MLPClassifier`` with the ``adam`` solver.
+
+regression
+    ``make_regression`` (10 informative features, noise 10) with the target
+    standardized once before timing, batch sizes 128 and 1024:
+
+    (a) the same hand-written loop with one output and ``F.mse_loss``;
+    (b) ``sklearn_losses.LossRegressor(loss="mse", standardize_target=False)``
+        (the target is already standardized, so both sides do the same work);
+    (c) ``skorch.NeuralNetRegressor`` (one output, ``MSELoss``,
+        ``train_split=None``);
+    (d) ``sklearn.neural_network.MLPRegressor`` with the ``adam`` solver.
+
+whole groups
+    The binary data of the classification task, cut into queries of 10 to 100
+    rows (sizes drawn uniformly; the rows of a query are adjacent, the last
+    query ends at the first total of at least 20,000 rows), a budget of 512
+    rows per batch:
+
+    (a) a hand-written loop over whole queries: the row indices of each query
+        computed once, and each epoch the queries shuffled (``randperm``),
+        packed in that order into batches of whole queries up to the budget
+        (a query that does not fit starts the next batch), and each batch
+        gathered with ``torch.cat`` of its queries' index tensors and
+        ``index_select``; one logit and ``binary_cross_entropy_with_logits``;
+    (b) ``LossClassifier(batch_sampler=GroupBatches(), batch_size=512)`` fitted
+        with ``groups=qid``, one row per loss given with ``--losses``.
 
 numpy's BLAS and OpenMP pools are also limited to one thread (threadpoolctl)
 so that every variant runs on a single core. Only the ``fit`` call is timed
 (``time.perf_counter``, or the process's CPU time with ``--clock cpu`` on a
 shared machine, where other processes' time slices inflate wall time); for (a)
-that covers building the model and optimizer plus the training loop. Each
-measurement is repeated ``--repeats`` times, interleaving the variants and
-settings round-robin so that slow drift of the machine affects all of them
-alike, and the median is reported. The output is a markdown table (one column
-per number of classes and batch size) whose cells read ``median seconds (ratio
-to (a))``.
+that covers building the model and optimizer (and the queries' row indices)
+plus the training loop. Each measurement is repeated ``--repeats`` times,
+interleaving the variants and settings of all tasks round-robin so that slow
+drift of the machine affects all of them alike, and the median is reported.
+The output is one markdown table per task (one column per setting) whose cells
+read ``median seconds (ratio to (a))``.
 
 Target
 ------
-(b) with the cross-entropy should cost at most 1.15x the time of (a) at batch
-size 128 and at most 1.05x at batch size 1024, with 2 and with 10 classes.
+(b) should cost at most 1.15x the time of (a) at batch size 128 and at most
+1.05x at batch size 1024, with 2 and with 10 classes and in regression, and at
+most 1.15x with whole-group batches.
 
 How to run
 ----------
 ::
 
-    python benchmarks/bench_fit_overhead.py
+    python benchmarks/bench_fit_overhead.py                  # about a minute
     python benchmarks/bench_fit_overhead.py --quick          # smoke test
     python benchmarks/bench_fit_overhead.py --repeats 5 --json results.json
     python benchmarks/bench_fit_overhead.py --classes 10 --losses cross_entropy focal
     python benchmarks/bench_fit_overhead.py --variants a b   # without (c) and (d)
+    python benchmarks/bench_fit_overhead.py --tasks regression groups
     python benchmarks/bench_fit_overhead.py --clock cpu      # on a shared machine
 """
 
@@ -59,9 +90,9 @@ import sklearn
 import skorch
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import make_classification
+from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 from torch import nn
@@ -69,18 +100,42 @@ from torch import nn
 N_FEATURES = 30
 HIDDEN = 64
 LR = 1e-3
+#: Rows of a query in the whole-group task: drawn uniformly from this range.
+QUERY_ROWS = (10, 100)
 
 #: The timer of every measurement: wall time, or with ``--clock cpu`` the CPU
 #: time of this process (``time.process_time``), which time slices given to
 #: other processes on a shared machine do not inflate.
 clock = time.perf_counter
 
-#: Variant keys and row labels; (b) gets one row per loss (``b:<loss>``).
+#: Tasks (``--tasks``) and their table titles. A setting is ``(kind,
+#: batch_size)``: the kind of a classification setting is its number of
+#: classes, else the task's name.
+TASKS = {
+    "classification": "Classification",
+    "regression": "Regression",
+    "groups": "Whole-group batches",
+}
+
+#: Row labels per task; (b) gets one row per loss (``b:<loss>``) except in
+#: regression, where it is ``b:mse``.
 VARIANTS = {
-    "a": "(a) hand-written PyTorch loop",
-    "b": "(b) sklearn_losses.LossClassifier",
-    "c": "(c) skorch.NeuralNetClassifier",
-    "d": "(d) sklearn MLPClassifier",
+    "classification": {
+        "a": "(a) hand-written PyTorch loop",
+        "b": "(b) sklearn_losses.LossClassifier",
+        "c": "(c) skorch.NeuralNetClassifier",
+        "d": "(d) sklearn MLPClassifier",
+    },
+    "regression": {
+        "a": "(a) hand-written PyTorch loop",
+        "b": "(b) sklearn_losses.LossRegressor",
+        "c": "(c) skorch.NeuralNetRegressor",
+        "d": "(d) sklearn MLPRegressor",
+    },
+    "groups": {
+        "a": "(a) hand-written PyTorch loop over whole queries",
+        "b": "(b) sklearn_losses.LossClassifier, batch_sampler=GroupBatches()",
+    },
 }
 
 
@@ -101,6 +156,7 @@ class MLP(nn.Module):
         return self.net(X)
 
 
+# -- data ---------------------------------------------------------------------
 def make_data(n_samples, n_classes=2):
     """Return standardized float32 features and integer labels.
 
@@ -128,8 +184,57 @@ def make_data(n_samples, n_classes=2):
     return X, y.astype(np.int64)
 
 
+def make_regression_data(n_samples):
+    """Return standardized float32 features and a standardized float32 target.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 30), dtype float32
+    y : ndarray of shape (n_samples,), dtype float32
+    """
+    X, y = make_regression(
+        n_samples=n_samples,
+        n_features=N_FEATURES,
+        n_informative=10,
+        noise=10.0,
+        random_state=0,
+    )
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    y = ((y - y.mean()) / y.std()).astype(np.float32)
+    return X, y
+
+
+def make_group_data(n_samples):
+    """Return binary data cut into queries of 10 to 100 adjacent rows.
+
+    Query sizes are drawn uniformly from :data:`QUERY_ROWS` until they total at
+    least ``n_samples`` rows; the data has that total.
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, 30), dtype float32
+    y : ndarray of shape (n_rows,), dtype int64, labels 0 / 1 (0.8 / 0.2)
+    qid : ndarray of shape (n_rows,), dtype int64, the query of each row
+    """
+    rng = np.random.default_rng(0)
+    low, high = QUERY_ROWS
+    sizes = rng.integers(low, high + 1, size=n_samples // low + 1)
+    n_queries = int(np.searchsorted(np.cumsum(sizes), n_samples)) + 1
+    sizes = sizes[:n_queries]
+    X, y = make_data(int(sizes.sum()), 2)
+    qid = np.repeat(np.arange(n_queries), sizes)
+    return X, y, qid
+
+
+# -- (a) hand-written loops ------------------------------------------------------
+def _train_step(model, optimizer, loss):
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
 def fit_torch_loop(X, y, batch_size, epochs):
-    """Variant (a): train with a minimal hand-written PyTorch loop.
+    """Variant (a) of classification: a minimal hand-written PyTorch loop.
 
     One logit and ``binary_cross_entropy_with_logits`` for two classes, ``K``
     logits and ``cross_entropy`` for ``K > 2``.
@@ -169,14 +274,113 @@ def fit_torch_loop(X, y, batch_size, epochs):
                 loss = F.binary_cross_entropy_with_logits(out, yb)
             else:
                 loss = F.cross_entropy(model(xb), yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            _train_step(model, optimizer, loss)
     return clock() - start
 
 
+def fit_torch_regression_loop(X, y, batch_size, epochs):
+    """Variant (a) of regression: the loop of :func:`fit_torch_loop` with one
+    output and ``F.mse_loss`` on the (already standardized) float target.
+
+    Returns
+    -------
+    seconds : float
+    """
+    start = clock()
+    torch.manual_seed(0)
+    model = MLP(1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    Xt = torch.from_numpy(X)
+    yt = torch.from_numpy(y)
+    n = Xt.shape[0]
+    model.train()
+    for _ in range(epochs):
+        perm = torch.randperm(n)
+        Xp = Xt.index_select(0, perm)
+        yp = yt.index_select(0, perm)
+        for i in range(0, n, batch_size):
+            xb = Xp[i : i + batch_size]
+            yb = yp[i : i + batch_size]
+            loss = F.mse_loss(model(xb).squeeze(-1), yb)
+            _train_step(model, optimizer, loss)
+    return clock() - start
+
+
+def fit_torch_group_loop(X, y, qid, batch_size, epochs):
+    """Variant (a) of whole groups: a hand-written loop over whole queries.
+
+    The row indices of each query are computed once; each epoch the queries
+    are shuffled and packed in that order into batches of whole queries of at
+    most ``batch_size`` rows (a query that does not fit starts the next batch);
+    a batch is gathered with ``torch.cat`` of its queries' index tensors and
+    ``index_select``. One logit and ``binary_cross_entropy_with_logits``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), dtype float32
+    y : ndarray of shape (n_samples,), labels 0 / 1
+    qid : ndarray of shape (n_samples,), the query of each row
+    batch_size : int
+        Row budget of a batch (at least the largest query).
+    epochs : int
+
+    Returns
+    -------
+    seconds : float
+        Time of the queries' row indices, model construction and training.
+    """
+    start = clock()
+    torch.manual_seed(0)
+    model = MLP(1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    Xt = torch.from_numpy(X)
+    yt = torch.from_numpy(y.astype(np.float32))
+    rows = np.argsort(qid, kind="stable")
+    bounds = np.flatnonzero(np.diff(qid[rows])) + 1
+    queries = [torch.from_numpy(r) for r in np.split(rows, bounds)]
+    sizes = [len(q) for q in queries]
+    model.train()
+    for _ in range(epochs):
+        batches, batch, n_rows = [], [], 0
+        for q in torch.randperm(len(queries)).tolist():
+            if n_rows and n_rows + sizes[q] > batch_size:
+                batches.append(batch)
+                batch, n_rows = [], 0
+            batch.append(queries[q])
+            n_rows += sizes[q]
+        batches.append(batch)
+        for batch in batches:
+            idx = torch.cat(batch)
+            xb = Xt.index_select(0, idx)
+            yb = yt.index_select(0, idx)
+            out = model(xb).squeeze(-1)
+            loss = F.binary_cross_entropy_with_logits(out, yb)
+            _train_step(model, optimizer, loss)
+    return clock() - start
+
+
+# -- (b) sklearn_losses ------------------------------------------------------------
+def _fit_timed(estimator, *args, **kwargs):
+    start = clock()
+    estimator.fit(*args, **kwargs)
+    return clock() - start
+
+
+def _network_params(batch_size, epochs):
+    return {
+        "hidden_layer_sizes": (HIDDEN, HIDDEN),
+        "activation": "relu",
+        "optimizer": "adam",
+        "lr": LR,
+        "batch_size": batch_size,
+        "max_epochs": epochs,
+        "random_state": 0,
+        "verbose": 0,
+    }
+
+
 def fit_loss_classifier(X, y, batch_size, epochs, loss="cross_entropy"):
-    """Variant (b): ``sklearn_losses.LossClassifier`` with ``loss``.
+    """Variant (b) of classification: ``LossClassifier`` with ``loss``.
 
     Returns
     -------
@@ -188,24 +392,66 @@ def fit_loss_classifier(X, y, batch_size, epochs, loss="cross_entropy"):
     except ImportError as exc:
         print(f"LossClassifier: not available ({exc})")
         return None
-    clf = LossClassifier(
-        loss=loss,
-        hidden_layer_sizes=(HIDDEN, HIDDEN),
-        activation="relu",
-        optimizer="adam",
-        lr=LR,
-        batch_size=batch_size,
-        max_epochs=epochs,
-        random_state=0,
-        verbose=0,
+    clf = LossClassifier(loss=loss, **_network_params(batch_size, epochs))
+    return _fit_timed(clf, X, y)
+
+
+def fit_loss_regressor(X, y, batch_size, epochs, loss="mse"):
+    """Variant (b) of regression: ``LossRegressor(standardize_target=False)``.
+
+    Returns
+    -------
+    seconds : float or None
+        Fit time, or None if ``sklearn_losses`` cannot be imported.
+    """
+    try:
+        from sklearn_losses import LossRegressor
+    except ImportError as exc:
+        print(f"LossRegressor: not available ({exc})")
+        return None
+    reg = LossRegressor(
+        loss=loss, standardize_target=False, **_network_params(batch_size, epochs)
     )
-    start = clock()
-    clf.fit(X, y)
-    return clock() - start
+    return _fit_timed(reg, X, y)
+
+
+def fit_group_classifier(X, y, qid, batch_size, epochs, loss="cross_entropy"):
+    """Variant (b) of whole groups: ``LossClassifier`` with
+    ``batch_sampler=GroupBatches()``, fitted with ``groups=qid``.
+
+    Returns
+    -------
+    seconds : float or None
+        Fit time, or None if ``sklearn_losses`` cannot be imported.
+    """
+    try:
+        from sklearn_losses import LossClassifier
+        from sklearn_losses.sampling import GroupBatches
+    except ImportError as exc:
+        print(f"LossClassifier with GroupBatches: not available ({exc})")
+        return None
+    clf = LossClassifier(
+        loss=loss, batch_sampler=GroupBatches(), **_network_params(batch_size, epochs)
+    )
+    return _fit_timed(clf, X, y, groups=qid)
+
+
+# -- (c) skorch and (d) scikit-learn ------------------------------------------------
+def _skorch_params(batch_size, epochs):
+    return {
+        "optimizer": torch.optim.Adam,
+        "lr": LR,
+        "batch_size": batch_size,
+        "max_epochs": epochs,
+        "train_split": None,
+        "iterator_train__shuffle": True,
+        "verbose": 0,
+    }
 
 
 def fit_skorch(X, y, batch_size, epochs):
-    """Variant (c): ``skorch.NeuralNetClassifier`` with default callbacks.
+    """Variant (c) of classification: ``skorch.NeuralNetClassifier`` with
+    default callbacks.
 
     Returns
     -------
@@ -216,102 +462,154 @@ def fit_skorch(X, y, batch_size, epochs):
         MLP,
         module__n_out=int(y.max()) + 1,
         criterion=nn.CrossEntropyLoss,
-        optimizer=torch.optim.Adam,
-        lr=LR,
-        batch_size=batch_size,
-        max_epochs=epochs,
-        train_split=None,
-        iterator_train__shuffle=True,
-        verbose=0,
+        **_skorch_params(batch_size, epochs),
     )
-    start = clock()
-    net.fit(X, y)
-    return clock() - start
+    return _fit_timed(net, X, y)
 
 
-def fit_sklearn_mlp(X, y, batch_size, epochs):
-    """Variant (d): ``sklearn.neural_network.MLPClassifier`` (adam solver).
+def fit_skorch_regressor(X, y, batch_size, epochs):
+    """Variant (c) of regression: ``skorch.NeuralNetRegressor`` (one output,
+    ``MSELoss``) with default callbacks.
 
     Returns
     -------
     seconds : float
     """
-    clf = MLPClassifier(
-        hidden_layer_sizes=(HIDDEN, HIDDEN),
-        solver="adam",
-        learning_rate_init=LR,
-        batch_size=batch_size,
-        max_iter=epochs,
-        n_iter_no_change=10**9,
-        tol=0,
-        shuffle=True,
-        random_state=0,
+    torch.manual_seed(0)
+    net = skorch.NeuralNetRegressor(
+        MLP, module__n_out=1, criterion=nn.MSELoss, **_skorch_params(batch_size, epochs)
     )
+    return _fit_timed(net, X, y.reshape(-1, 1))
+
+
+def _sklearn_params(batch_size, epochs):
+    return {
+        "hidden_layer_sizes": (HIDDEN, HIDDEN),
+        "solver": "adam",
+        "learning_rate_init": LR,
+        "batch_size": batch_size,
+        "max_iter": epochs,
+        "n_iter_no_change": 10**9,
+        "tol": 0,
+        "shuffle": True,
+        "random_state": 0,
+    }
+
+
+def _fit_sklearn(estimator, X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        start = clock()
-        clf.fit(X, y)
-        return clock() - start
+        return _fit_timed(estimator, X, y)
 
 
+def fit_sklearn_mlp(X, y, batch_size, epochs):
+    """Variant (d) of classification: ``MLPClassifier`` (adam solver).
+
+    Returns
+    -------
+    seconds : float
+    """
+    return _fit_sklearn(MLPClassifier(**_sklearn_params(batch_size, epochs)), X, y)
+
+
+def fit_sklearn_mlp_regressor(X, y, batch_size, epochs):
+    """Variant (d) of regression: ``MLPRegressor`` (adam solver).
+
+    Returns
+    -------
+    seconds : float
+    """
+    return _fit_sklearn(MLPRegressor(**_sklearn_params(batch_size, epochs)), X, y)
+
+
+#: ``FIT_FUNCS[task][variant](*data, batch_size, epochs[, loss])``; (b) takes the
+#: loss as its last argument.
 FIT_FUNCS = {
-    "a": fit_torch_loop,
-    "b": fit_loss_classifier,
-    "c": fit_skorch,
-    "d": fit_sklearn_mlp,
+    "classification": {
+        "a": fit_torch_loop,
+        "b": fit_loss_classifier,
+        "c": fit_skorch,
+        "d": fit_sklearn_mlp,
+    },
+    "regression": {
+        "a": fit_torch_regression_loop,
+        "b": fit_loss_regressor,
+        "c": fit_skorch_regressor,
+        "d": fit_sklearn_mlp_regressor,
+    },
+    "groups": {"a": fit_torch_group_loop, "b": fit_group_classifier},
 }
 
 
-def variant_rows(variants, losses):
-    """Row keys and labels: (b) once per loss, ``"b:<loss>"``."""
+# -- the harness --------------------------------------------------------------------
+def task_of(setting):
+    """``"classification"`` for a number of classes, else the task's name."""
+    kind = setting[0]
+    return "classification" if isinstance(kind, int) else kind
+
+
+def variant_rows(variants, losses, task="classification"):
+    """Row keys and labels of ``task``: (b) once per loss, ``"b:<loss>"`` (in
+    regression once, ``"b:mse"``); variants the task lacks are left out."""
+    labels = VARIANTS[task]
     rows = {}
     for key in variants:
+        if key not in labels:
+            continue
         if key == "b":
-            for loss in losses:
-                rows[f"b:{loss}"] = f"{VARIANTS['b']}, loss={loss!r}"
+            for loss in ["mse"] if task == "regression" else losses:
+                rows[f"b:{loss}"] = f"{labels['b']}, loss={loss!r}"
         else:
-            rows[key] = VARIANTS[key]
+            rows[key] = labels[key]
     return rows
 
 
-def _call(row, X, y, batch_size, epochs):
+def _call(row, data, batch_size, epochs, task="classification"):
     key, _, loss = row.partition(":")
+    fit = FIT_FUNCS[task][key]
     if key == "b":
-        return fit_loss_classifier(X, y, batch_size, epochs, loss)
-    return FIT_FUNCS[key](X, y, batch_size, epochs)
+        return fit(*data, batch_size, epochs, loss)
+    return fit(*data, batch_size, epochs)
 
 
-def run_benchmark(data, batch_sizes, epochs, repeats, rows):
+def run_benchmark(data, settings, rows, epochs, repeats):
     """Time every row at every setting, round-robin over settings and rows.
 
     Parameters
     ----------
     data : dict
-        ``data[n_classes]`` is the ``(X, y)`` training data.
-    batch_sizes : list of int
+        ``data[kind]`` is the training data (a tuple of arrays) of the
+        settings ``(kind, batch_size)``: ``kind`` is a number of classes,
+        ``"regression"`` or ``"groups"``.
+    settings : list of tuple
+        ``(kind, batch_size)``.
+    rows : dict
+        ``rows[task]`` maps the row keys of ``task`` (see :func:`variant_rows`)
+        to labels; ``"a"`` must be one of them.
     epochs : int
     repeats : int
-    rows : iterable of str
-        Row keys (see :func:`variant_rows`); ``"a"`` must be one of them.
 
     Returns
     -------
     times : dict
-        ``times[row][(n_classes, batch_size)]`` is the list of measured
-        seconds (empty if the variant is not available).
+        ``times[row][setting]`` is the list of measured seconds (empty if the
+        variant is not available), for the rows of the setting's task; the
+        row keys of different tasks share one dict per key.
     """
-    settings = [(k, bs) for k in data for bs in batch_sizes]
-    times = {row: {s: [] for s in settings} for row in rows}
+    times = {}
+    for setting in settings:
+        for row in rows[task_of(setting)]:
+            times.setdefault(row, {})[setting] = []
     unavailable = set()
     for _ in range(repeats):
         for setting in settings:
-            X, y = data[setting[0]]
-            for row in rows:
-                if row in unavailable:
+            task = task_of(setting)
+            for row in rows[task]:
+                if (task, row) in unavailable:
                     continue
-                seconds = _call(row, X, y, setting[1], epochs)
+                seconds = _call(row, data[setting[0]], setting[1], epochs, task)
                 if seconds is None:
-                    unavailable.add(row)
+                    unavailable.add((task, row))
                 else:
                     times[row][setting].append(seconds)
     return times
@@ -339,13 +637,22 @@ def summarize(times):
     return summary
 
 
-def format_table(summary, rows):
-    """Render the summary as a markdown table (rows: variants; columns:
-    number of classes and batch size)."""
-    settings = list(next(iter(summary.values())))
-    header = "| variant | " + " | ".join(
-        f"{k} classes, batch {bs}" for k, bs in settings
-    )
+def column_label(setting):
+    """The table header of a setting."""
+    kind, batch_size = setting
+    if kind == "regression":
+        return f"regression, batch {batch_size}"
+    if kind == "groups":
+        return f"whole queries, batch {batch_size} rows"
+    return f"{kind} classes, batch {batch_size}"
+
+
+def format_table(summary, rows, settings=None):
+    """Render the summary as a markdown table (rows: variants; columns: the
+    settings, by default every setting of the first row)."""
+    if settings is None:
+        settings = list(next(iter(summary.values())))
+    header = "| variant | " + " | ".join(column_label(s) for s in settings)
     lines = [header + " |", "|---|" + "---:|" * len(settings)]
     for row, label in rows.items():
         cells = []
@@ -364,21 +671,49 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--n-samples", type=int, default=20000)
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 1024])
+    parser.add_argument(
+        "--n-samples",
+        type=int,
+        default=20000,
+        help="rows of every task (whole groups: the first total of whole "
+        "queries at least this large)",
+    )
+    parser.add_argument(
+        "--tasks",
+        nargs="+",
+        choices=list(TASKS),
+        default=list(TASKS),
+        help="tasks to run, each with its own table",
+    )
+    parser.add_argument(
+        "--batch-sizes",
+        type=int,
+        nargs="+",
+        default=[128, 1024],
+        help="batch sizes of classification and regression",
+    )
+    parser.add_argument(
+        "--group-batch-sizes",
+        type=int,
+        nargs="+",
+        default=[512],
+        help=f"rows per batch of whole queries (at least {QUERY_ROWS[1]})",
+    )
     parser.add_argument("--classes", type=int, nargs="+", default=[2, 10])
     parser.add_argument(
         "--losses",
         nargs="+",
         default=["cross_entropy"],
-        help="losses of LossClassifier, one row (b) each",
+        help="losses of LossClassifier, one row (b) each (classification and "
+        "whole groups; regression uses 'mse')",
     )
     parser.add_argument(
         "--variants",
         nargs="+",
-        choices=list(VARIANTS),
-        default=list(VARIANTS),
-        help="variants to run ((a), the reference, always runs)",
+        choices=list(VARIANTS["classification"]),
+        default=list(VARIANTS["classification"]),
+        help="variants to run ((a), the reference, always runs; whole groups "
+        "has (a) and (b) only)",
     )
     parser.add_argument(
         "--clock",
@@ -397,6 +732,8 @@ def parse_args(argv=None):
         args.n_samples, args.epochs, args.repeats = 4000, 2, 1
     if min(args.classes) < 2:
         parser.error("--classes must be >= 2")
+    if min(args.group_batch_sizes) < QUERY_ROWS[1]:
+        parser.error(f"--group-batch-sizes must be >= {QUERY_ROWS[1]} (a query)")
     if "a" not in args.variants:
         args.variants = ["a", *args.variants]
     return args
@@ -414,14 +751,31 @@ def main(argv=None):
         _run(args)
 
 
+def _plan(args):
+    """The data (by kind), settings and rows (by task) of the run."""
+    data, settings = {}, []
+    if "classification" in args.tasks:
+        for k in args.classes:
+            data[k] = make_data(args.n_samples, k)
+            settings += [(k, bs) for bs in args.batch_sizes]
+    if "regression" in args.tasks:
+        data["regression"] = make_regression_data(args.n_samples)
+        settings += [("regression", bs) for bs in args.batch_sizes]
+    if "groups" in args.tasks:
+        data["groups"] = make_group_data(args.n_samples)
+        settings += [("groups", bs) for bs in args.group_batch_sizes]
+    rows = {task: variant_rows(args.variants, args.losses, task) for task in TASKS}
+    return data, settings, rows
+
+
 def _run(args):
     """Body of :func:`main`, executed under a one-thread BLAS limit."""
-    data = {k: make_data(args.n_samples, k) for k in args.classes}
-    rows = variant_rows(args.variants, args.losses)
+    data, settings, rows = _plan(args)
     # Warm up torch kernels, the allocator and the imports of every row.
-    for X, y in data.values():
-        for row in rows:
-            _call(row, X[:512], y[:512], 128, 1)
+    for kind, arrays in data.items():
+        task = task_of((kind, None))
+        for row in rows[task]:
+            _call(row, [a[:512] for a in arrays], 128, 1, task)
 
     info = {
         "python": platform.python_version(),
@@ -439,7 +793,9 @@ def _run(args):
         "epochs": args.epochs,
         "repeats": args.repeats,
         "clock": args.clock,
+        "tasks": args.tasks,
         "batch_sizes": args.batch_sizes,
+        "group_batch_sizes": args.group_batch_sizes,
         "classes": args.classes,
         "losses": args.losses,
     }
@@ -451,12 +807,26 @@ def _run(args):
     )
     print(
         f"{args.n_samples} rows x {N_FEATURES} features, {args.epochs} epochs, "
-        f"median of {args.repeats} repeat(s), {args.clock} time\n"
+        f"median of {args.repeats} repeat(s), {args.clock} time"
     )
+    if "groups" in data:
+        qid = data["groups"][2]
+        info["group_rows"] = int(qid.shape[0])
+        info["group_queries"] = int(qid[-1]) + 1
+        print(
+            f"whole groups: {info['group_rows']} rows in {info['group_queries']} "
+            f"queries of {QUERY_ROWS[0]} to {QUERY_ROWS[1]} rows"
+        )
+    print()
 
-    times = run_benchmark(data, args.batch_sizes, args.epochs, args.repeats, rows)
+    times = run_benchmark(data, settings, rows, args.epochs, args.repeats)
     summary = summarize(times)
-    print(format_table(summary, rows))
+    for task in TASKS:
+        task_settings = [s for s in settings if task_of(s) == task]
+        if task_settings:
+            print(f"{TASKS[task]}:\n")
+            print(format_table(summary, rows[task], task_settings))
+            print()
 
     if args.json:
 
@@ -471,7 +841,7 @@ def _run(args):
         }
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)
-        print(f"\nresults written to {args.json}")
+        print(f"results written to {args.json}")
 
 
 if __name__ == "__main__":
