@@ -122,12 +122,13 @@ def _check_params(cls, params, *, others="raise"):
         and the closest name.
     """
     valid = cls._param_names()
+    unknown = [key for key in params if key not in valid]
+    if not unknown:
+        return {}
     owners = _param_owners()
     label = cls.name or cls.__name__
     foreign = {}
-    for key in params:
-        if key in valid:
-            continue
+    for key in unknown:
         if others == "return" and key in owners:
             foreign[key] = owners[key]
             continue

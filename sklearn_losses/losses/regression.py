@@ -83,7 +83,7 @@ class MSELoss(BaseLoss):
     tasks = frozenset({"regression"})
 
     def loss_terms(self, input, target):
-        return _per_sample(_residuals(input, target) ** 2)
+        return _per_sample(_residuals(input, target).square())
 
 
 @register_loss
