@@ -54,8 +54,9 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
 BatchPlan, default="auto"
         The batch plan: which rows go together in each batch of an epoch.
         ``"random"``: a fresh permutation each epoch. ``"stratified"``: every
-        batch holds every class in proportion (at least one row of each class
-        where the data allows). ``"balanced"``: every batch holds every class in
+        batch holds every class in proportion (binary: at least one row of each
+        class where the data allows; more classes: within one row of the
+        proportion). ``"balanced"``: every batch holds every class in
         equal shares. A float ``p`` in ``(0, 1)`` (binary targets): a share ``p``
         of every batch is the positive class ``classes_[1]`` (LibAUC's
         ``DualSampler``). With fixed shares an epoch has

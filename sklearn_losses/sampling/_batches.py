@@ -118,8 +118,9 @@ class StratifiedBatches(BatchPlan):
     """Batches that hold every class in proportion.
 
     Contiguous slices of :func:`stratified_permutation`: every row once per
-    epoch, and a batch of ``b`` rows holds ``floor`` or ``ceil`` of ``b n_c / n``
-    rows of class ``c`` (at least one when ``n_c >= n / b``). For batch-level
+    epoch, and a batch of ``b`` rows holds about ``b n_c / n`` rows of class
+    ``c``: ``floor`` or ``ceil`` of it for two classes (at least one when
+    ``n_c >= n / b``), within one of it for more. For batch-level
     losses (AnyLoss, AUC-type losses) that need both classes in every batch.
 
     Examples
@@ -315,9 +316,12 @@ class MPerClassBatches(BatchPlan):
         decks = []
         for j, c in enumerate(classes.tolist()):
             rows, need = members[c], int(draws[j]) * m
+            # Whole draws of m rows from each shuffle, so that no draw takes a
+            # row twice (it would, crossing into the next shuffle).
+            usable = rows.shape[0] // m * m
             shuffles = [
-                rows[torch.randperm(rows.shape[0], generator=generator)]
-                for _ in range(-(-need // rows.shape[0]))
+                rows[torch.randperm(rows.shape[0], generator=generator)][:usable]
+                for _ in range(-(-need // usable))
             ]
             decks.append(torch.cat(shuffles)[:need] if shuffles else rows[:0])
         deck_start = torch.cumsum(draws * m, 0) - draws * m
@@ -419,8 +423,10 @@ def stratified_permutation(y, generator):
     Rows are shuffled within their class, each class is spread evenly over the
     permutation (row ``r`` of class ``c`` gets the key ``(r + u_c) / n_c`` with a
     random offset ``u_c``), and the keys are sorted. Any block of ``b`` rows
-    then holds ``floor`` or ``ceil`` of ``b n_c / n`` rows of class ``c``: at least
-    one when ``n_c >= n / b``.
+    then holds about ``b n_c / n`` rows of class ``c``: for two classes ``floor``
+    or ``ceil`` of it (at least one when ``n_c >= n / b``); for more classes
+    within one of it, so a class with ``n_c`` close to ``n / b`` can miss a
+    block.
 
     Parameters
     ----------
@@ -476,8 +482,15 @@ def proportion_permutation(y, proportions, generator):
     """
     m = proportion_epoch_length(y, proportions)
     share = torch.as_tensor(proportions, dtype=torch.float64)
-    draws = torch.round(share * m).long()
-    draws[int(torch.argmax(share))] += m - int(draws.sum())
+    counts = torch.bincount(y, minlength=len(proportions))
+    # share * m >= n_c for every class (the rule for m): floor it, never below
+    # the class's rows, and give the rows left by largest remainder.
+    exact = share * m
+    draws = torch.maximum(torch.floor(exact + 1e-9).long(), counts)
+    rest = m - int(draws.sum())
+    if rest > 0:
+        remainder = exact - torch.floor(exact + 1e-9)
+        draws[torch.argsort(-remainder, stable=True)[:rest]] += 1
     parts, keys = [], []
     for c in range(len(proportions)):
         k = int(draws[c])

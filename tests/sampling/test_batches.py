@@ -450,3 +450,34 @@ def test_an_unsatisfiable_plan_fails_the_fit_clearly():
     y[:3] = 1
     with pytest.raises(ValueError, match=r"class indices \[1\] have fewer than m=4"):
         _fit(X, y, MPerClassBatches(m=4))
+
+
+def test_m_per_class_never_repeats_a_row_within_a_batch():
+    """A draw of m rows must not cross from one shuffle of a class into the next
+    (5 rows, m=3: the second draw of a shuffle would)."""
+    y = torch.tensor([0] * 4 + [1] * 5)
+    for seed in range(100):
+        generator = torch.Generator().manual_seed(seed)
+        for batch in MPerClassBatches(m=3).batches(y, None, 6, generator):
+            assert len(set(batch.tolist())) == len(batch), (seed, batch.tolist())
+
+
+def test_class_shares_draw_every_row_for_any_number_of_classes():
+    """Every row at least once an epoch, and each class's draws within one of
+    its share of the epoch (rounding had cut a class below its rows)."""
+    rng = np.random.default_rng(0)
+    cases = [(np.array([0, 1, 2, 2]), (0.3, 0.3, 0.4))]
+    for _ in range(300):
+        k = int(rng.integers(3, 6))
+        counts = rng.integers(1, 6, k)
+        cases.append(
+            (np.repeat(np.arange(k), counts), tuple(rng.dirichlet(np.ones(k))))
+        )
+    for labels, shares in cases:
+        y = torch.as_tensor(labels)
+        epoch = proportion_permutation(y, shares, torch.Generator().manual_seed(0))
+        assert set(epoch.tolist()) == set(range(len(labels))), (labels, shares)
+        drawn = torch.bincount(y[epoch], minlength=len(shares)).numpy()
+        exact = np.asarray(shares) * len(epoch)
+        assert np.all(drawn >= np.bincount(labels)), (labels, shares, drawn)
+        assert np.all((drawn <= np.ceil(exact + 1e-9)) | (drawn == np.bincount(labels)))
