@@ -259,7 +259,7 @@ class BaseLossEstimator(BaseEstimator):
         check_random_state_param(self.random_state)
 
     # -- the fit template -----------------------------------------------------
-    def fit(self, X, y, sample_weight=None, **fit_params):
+    def fit(self, X, y, sample_weight=None, groups=None, **fit_params):
         """Train the network on ``X, y``.
 
         Parameters
@@ -275,17 +275,23 @@ class BaseLossEstimator(BaseEstimator):
             Non-negative weights (a classifier multiplies them by
             ``class_weight``); they follow the validation split and every
             batch.
+        groups : array-like of shape (n_samples,), default=None
+            Group ids (any labels): whole groups in the validation split (its
+            ``validation_fraction`` is then a fraction of the groups) and in a
+            batch plan that reads them, such as
+            :class:`~sklearn_losses.sampling.GroupBatches`. Under metadata
+            routing, ask for it with ``set_fit_request(groups=True)``.
         **fit_params : array-like of shape (n_samples,)
-            ``groups=`` (any labels: whole groups in the validation split and
-            in a batch plan that reads them, such as
-            :class:`~sklearn_losses.sampling.GroupBatches`) and the per-sample
-            inputs the loss declares in ``requires`` (e.g. ``likelihood=``).
+            The per-sample inputs the loss declares in ``requires`` (e.g.
+            ``likelihood=``).
 
         Returns
         -------
         self
         """
         self._validate_common_params()
+        if groups is not None:
+            fit_params = {**fit_params, "groups": groups}
         warm = self.warm_start and hasattr(self, "net_")
         self._check_target(y)
         check_numeric_columns(X, type(self).__name__)
@@ -421,9 +427,6 @@ class BaseLossEstimator(BaseEstimator):
                 raise ValueError(f"Invalid loss__{head}__* parameter: {exc}") from None
         return out
 
-    def _loss_class(self):
-        return get_loss_class(self.loss)
-
     def _build_module(self, n_features, n_outputs):
         params = self._prefixed_params("module")
         module = self.module
@@ -549,8 +552,20 @@ class BaseLossEstimator(BaseEstimator):
             if not loss.decomposable:
                 batch_size = max(128, math.ceil(0.05 * n_train))
         spec = self.batch_sampler
-        params = self._prefixed_params("batch_sampler")
+        # None unsets a plan parameter (the plan's own value applies), as for
+        # loss__*: a prefixed parameter outlives a replaced plan otherwise.
+        params = {
+            k: v
+            for k, v in self._prefixed_params("batch_sampler").items()
+            if v is not None
+        }
         if isinstance(spec, BatchPlan):
+            if spec.needs_classes and n_classes is None:
+                raise ValueError(
+                    f"batch_sampler={spec!r} needs class labels; this target has "
+                    "none. Use 'random' or a plan without classes (see "
+                    "sklearn_losses.sampling)."
+                )
             plan = clone(spec)
             try:
                 plan.set_params(**params)

@@ -36,9 +36,10 @@ max_epochs : int, default=100
     Number of passes over the training data (fewer with early stopping).
 early_stopping : bool, default=False
     Hold out ``validation_fraction`` of the training data (sample weights and
-    other per-sample inputs follow their rows; whole groups when the estimator
-    has groups), stop when the monitored value has not improved by ``tol`` for
-    ``n_iter_no_change`` epochs, and restore the best weights. The monitored
+    other per-sample inputs follow their rows; with ``groups``, whole groups
+    and ``validation_fraction`` of the groups), stop when the monitored value
+    has not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore
+    the best weights. The monitored
     value is the validation loss, or the validation score when
     ``validation_scoring`` is set or the loss is not a real objective.
 validation_fraction : float, default=0.1
@@ -74,7 +75,9 @@ verbose : int, default=0
     Prefixed parameters (the class's ``prefixes``): ``loss__*`` (and
     ``loss__<param>__<name>`` for an object the loss takes), ``module__*``,
     ``optimizer__*``, ``callbacks__*``, ``reweighting__*`` and
-    ``batch_sampler__*`` (a plan's parameters, e.g. ``batch_sampler__m``).""",
+    ``batch_sampler__*`` (a plan's parameters, e.g. ``batch_sampler__m``).
+    A prefixed parameter applies to whatever loss or plan is set later too,
+    until it is set to None.""",
     "fitted": """\
 n_features_in_ : int
     Number of features seen in ``fit``.

@@ -49,8 +49,9 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
         the (weighted) R².
     standardize_target : bool, default=True
         Train on ``(y - mean) / std`` per output (mean and standard deviation
-        of each ``fit``'s training targets; a constant output keeps scale 1) and
-        restore predictions to the target's units. ``False`` trains on ``y`` as
+        of each ``fit``'s training targets, of the first fit with
+        ``warm_start``; a constant output keeps scale 1) and restore
+        predictions to the target's units. ``False`` trains on ``y`` as
         it is.
     %(reweighting)s
     %(runtime)s
@@ -157,10 +158,11 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
     def _encode_target(self, y, warm):
         y2 = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         if warm:
-            if y2.shape[1] != self.n_outputs_:
+            if y2.shape[1] != self.n_outputs_ or np.ndim(y) != self._y_ndim:
                 raise ValueError(
-                    f"warm_start=True needs the same number of outputs as the "
-                    f"previous fit ({self.n_outputs_}); got {y2.shape[1]}."
+                    "warm_start=True needs a target of the previous fit's shape "
+                    f"(same number of outputs, {self.n_outputs_}, and dimensions, "
+                    f"{self._y_ndim}); got shape {np.shape(y)}."
                 )
         else:
             self.n_outputs_ = y2.shape[1]

@@ -131,7 +131,7 @@ class ConfusionMetric:
         """The exact metric from (weighted) binary confusion counts."""
         _check_zero_division(zero_division)
         if self.matrix_fn is not None:
-            return self.from_matrix([[tn, fp], [fn, tp]])
+            return self.from_matrix([[tn, fp], [fn, tp]], zero_division=zero_division)
         counts = (torch.tensor(float(v), dtype=torch.float64) for v in (tp, fp, fn, tn))
         return self._finite_or_undefined(self.fn(*counts), zero_division)
 

@@ -59,6 +59,9 @@ class BatchPlan(BaseEstimator):
     #: Per-row inputs the plan needs besides the targets: ``()`` or ``("groups",)``.
     requires: tuple = ()
 
+    #: Whether the plan reads class labels in ``y`` (a regressor refuses it).
+    needs_classes: bool = False
+
     def batches(self, y, groups, batch_size, generator):
         """The index batches of one epoch.
 
@@ -134,6 +137,8 @@ class StratifiedBatches(BatchPlan):
     [2, 2, 2, 2, 2, 2, 2, 2, 2, 2]
     """
 
+    needs_classes = True
+
     def batches(self, y, groups, batch_size, generator):
         return stratified_permutation(y, generator).split(batch_size)
 
@@ -164,6 +169,8 @@ class ClassShareBatches(BatchPlan):
     >>> [int(y[b].sum()) for b in batches]  # 180 rows, 10 positives per batch
     [10, 10, 10, 10, 10, 10, 10, 10, 10]
     """
+
+    needs_classes = True
 
     def __init__(self, shares="balanced"):
         self.shares = shares
@@ -283,6 +290,8 @@ class MPerClassBatches(BatchPlan):
     >>> [torch.unique(y[b], return_counts=True)[1].tolist() for b in batches]
     [[2, 2], [2, 2], [2, 2]]
     """
+
+    needs_classes = True
 
     def __init__(self, m=4):
         self.m = m

@@ -191,3 +191,38 @@ def test_a_new_loss_of_another_base_class_is_checked_against_the_task(xy):
     LossRegressor(loss=Unregistered(), max_epochs=1).fit(X, X[:, 0])
     with pytest.raises(ValueError, match="supports \\['regression'\\]"):
         LossClassifier(loss=Unregistered(), max_epochs=1).fit(X, y)
+
+
+def test_groups_are_routed_through_a_search_with_metadata_routing(xy):
+    """groups is a fit parameter of its own: a GroupKFold search can route it to
+    the splitter and to a GroupBatches plan."""
+    import sklearn
+    from sklearn.model_selection import GroupKFold
+
+    X, y = xy
+    groups = np.repeat(np.arange(24), 5)
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = LossClassifier(
+            batch_sampler=GroupBatches(), batch_size=20, max_epochs=1, random_state=0
+        ).set_fit_request(groups=True)
+        search = GridSearchCV(clf, {"lr": [1e-3, 1e-2]}, cv=GroupKFold(3))
+        search.fit(X, y, groups=groups)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_a_class_plan_is_refused_for_a_target_without_classes(xy):
+    from sklearn_losses import ClassShareBatches, StratifiedBatches
+
+    X, _ = xy
+    for plan in (StratifiedBatches(), ClassShareBatches(), MPerClassBatches(m=2)):
+        with pytest.raises(ValueError, match="needs class labels; this target has"):
+            LossRegressor(batch_sampler=plan, max_epochs=1).fit(X, X[:, 0])
+
+
+def test_a_plan_parameter_set_to_none_leaves_the_plans_own(xy):
+    X, y = xy
+    clf = LossClassifier(batch_sampler=MPerClassBatches(m=2), max_epochs=1)
+    clf.set_params(batch_sampler__m=3, batch_sampler=MPerClassBatches(m=5))
+    assert clf._batch_plan(CrossEntropyLoss(), 120, 2)[1].m == 3
+    clf.set_params(batch_sampler__m=None)
+    assert clf._batch_plan(CrossEntropyLoss(), 120, 2)[1].m == 5

@@ -213,3 +213,5 @@ def test_warm_start_keeps_the_outputs(data):
     assert len(reg.history_) == first + 2
     with pytest.raises(ValueError, match="same number of outputs"):
         reg.fit(X, np.column_stack([y, y]))
+    with pytest.raises(ValueError, match="previous fit's shape"):
+        reg.fit(X, y.reshape(-1, 1))

@@ -842,3 +842,9 @@ def test_make_confusion_metric_accepts_torch_functions():
     z = torch.tensor([2.0, -1.0, 0.5], dtype=F64, requires_grad=True)
     AnyLoss(metric=metric, L=10.0)(z, torch.tensor([1, 1, 0])).backward()
     assert torch.isfinite(z.grad).all() and z.grad[1] < 0
+
+
+def test_whole_matrix_metrics_from_counts_follow_zero_division():
+    for metric in (ACCURACY, BALANCED_ACCURACY):
+        assert metric.from_counts(0, 0, 0, 0, zero_division=1.0) == 1.0
+        assert metric.from_counts(0, 0, 0, 0, zero_division=0.0) == 0.0
