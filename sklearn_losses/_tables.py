@@ -252,11 +252,12 @@ def check_target(y):
 def looks_continuous(y):
     """Whether a target looks like a quantity to predict rather than class labels.
 
-    It does when scikit-learn's ``type_of_target`` calls it ``"continuous"``
-    (floats, not all whole numbers) and it has more than
+    It does when it holds floats (a float column, or what scikit-learn's
+    ``type_of_target`` calls ``"continuous"``) with more than
     :data:`MAX_FLOAT_CLASSES` distinct values: a few float values such as
-    ``0.5`` and ``1.5`` are taken for class labels, and whole numbers are
-    class labels however many there are.
+    ``0.5`` and ``1.5`` are taken for class labels, and an integer column is
+    class labels however many values it has (``--task regression`` says
+    otherwise).
 
     Examples
     --------
@@ -266,6 +267,8 @@ def looks_continuous(y):
     True
     >>> looks_continuous(np.array([0.5, 1.5, 0.5])), looks_continuous(np.arange(50))
     (False, False)
+    >>> looks_continuous(np.arange(50.0))  # e.g. prices in whole units
+    True
     """
     from sklearn.utils.multiclass import type_of_target
 
@@ -274,7 +277,8 @@ def looks_continuous(y):
         kind = type_of_target(y)
     except ValueError:  # labels of mixed types: not continuous
         return False
-    return kind == "continuous" and len(np.unique(y)) > MAX_FLOAT_CLASSES
+    floats = kind == "continuous" or y.dtype.kind == "f"
+    return floats and len(np.unique(y)) > MAX_FLOAT_CLASSES
 
 
 def class_target(y):

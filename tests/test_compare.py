@@ -359,5 +359,7 @@ def test_target_messages_say_what_is_wrong(y, match):
 
 def test_float_class_labels_are_not_taken_for_a_continuous_target():
     assert binary_target(np.array([0.5, 1.5, 0.5]))[1] == 1.5
-    whole = np.repeat(np.arange(30.0), 2)  # 30 classes, stored as floats
+    whole = np.repeat(np.arange(30), 2)  # 30 classes in an integer column
     assert binary_target(whole)[1] is None
+    with pytest.raises(ValueError, match="continuous"):  # the same as floats
+        binary_target(whole.astype(float))

@@ -68,7 +68,8 @@ FAST_CLASSIFIER = LossClassifier(max_epochs=3, hidden_layer_sizes=(8,))
         (np.array([0, 1, 2, 2]), "multiclass"),
         (CONTINUOUS, "regression"),
         (np.array([0.5, 1.5, 0.5]), "binary"),  # a few float labels
-        (np.repeat(np.arange(30.0), 2), "multiclass"),  # whole numbers
+        (np.repeat(np.arange(30), 2), "multiclass"),  # an integer column
+        (np.repeat(np.arange(30.0), 2), "regression"),  # many whole-number floats
     ],
 )
 def test_auto_detects_the_task(y, task):

@@ -511,10 +511,10 @@ def get_task(name):
 def resolve_task(y, task="auto", pos_label=None):
     """The task of a target, and the target prepared for it.
 
-    ``"auto"`` compares a continuous target (float values, not all whole
-    numbers, more than :data:`~sklearn_losses._tables.MAX_FLOAT_CLASSES`
-    distinct) as regression, a target of two classes as binary and one of more
-    classes as multiclass.
+    ``"auto"`` compares a continuous target (floats with more than
+    :data:`~sklearn_losses._tables.MAX_FLOAT_CLASSES` distinct values; see
+    :func:`~sklearn_losses._tables.looks_continuous`) as regression, a target
+    of two classes as binary and one of more classes as multiclass.
 
     Parameters
     ----------
