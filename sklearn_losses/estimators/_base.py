@@ -720,8 +720,20 @@ class BaseLossEstimator(BaseEstimator):
             if warm:
                 net = self.net_
                 # The loss of this fit (its parameters, and its per-row state
-                # sized by setup for these rows) replaces the previous one.
+                # sized by setup for these rows) replaces the previous one, and
+                # so do this fit's epochs, batch size, callbacks and learning
+                # rate (the optimizer keeps its state: moments, momentum).
                 net.criterion = net.criterion_ = loss.to(device)
+                net.max_epochs, net.batch_size, net.lr = (
+                    self.max_epochs,
+                    batch_size,
+                    self.lr,
+                )
+                for group in net.optimizer_.param_groups:
+                    group["lr"] = self.lr
+                    group["weight_decay"] = self.weight_decay
+                net.callbacks = self._make_callbacks(monitor, not monitor_score)
+                net.initialize_callbacks()
             else:
                 net = TensorNet(
                     module=self._build_module(n_features, n_outputs),

@@ -226,3 +226,17 @@ def test_a_plan_parameter_set_to_none_leaves_the_plans_own(xy):
     assert clf._batch_plan(CrossEntropyLoss(), 120, 2)[1].m == 3
     clf.set_params(batch_sampler__m=None)
     assert clf._batch_plan(CrossEntropyLoss(), 120, 2)[1].m == 5
+
+
+def test_a_warm_fit_takes_this_fits_epochs_batch_size_lr_and_early_stopping(xy):
+    X, y = xy
+    clf = LossClassifier(warm_start=True, max_epochs=2, random_state=0).fit(X, y)
+    state = clf.net_.optimizer_.state_dict()["state"]
+    clf.set_params(max_epochs=3, lr=0.05, batch_size=16, early_stopping=True)
+    clf.fit(X, y)
+    assert len(clf.history_) == 5
+    assert clf.net_.batch_size == 16
+    assert [g["lr"] for g in clf.net_.optimizer_.param_groups] == [0.05]
+    assert "early_stopping" in dict(clf.net_.callbacks_)
+    assert "valid_loss" in clf.history_[-1]
+    assert clf.net_.optimizer_.state_dict()["state"].keys() == state.keys()
