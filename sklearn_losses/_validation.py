@@ -12,6 +12,7 @@ __all__ = [
     "Constraint",
     "boolean",
     "check_device",
+    "check_real",
     "check_numeric_columns",
     "check_random_state_param",
     "integer",
@@ -178,6 +179,25 @@ def real(low=None, high=None, closed="both"):
         right = "]" if hi_ok else ")"
         text = f"a float in {left}{low}, {high}{right}"
     return Constraint(test, text)
+
+
+def check_real(name, value, *, low=None, high=None, closed="both", hint=""):
+    """``value`` if it is a finite float in the interval, else ``ValueError``
+    naming ``name`` (``hint`` is added to the message).
+
+    Examples
+    --------
+    >>> check_real("gamma", 2.0, low=0)
+    2.0
+    >>> check_real("gamma", -1, low=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: gamma must be a float >= 0; got -1.
+    """
+    constraint = real(low, high, closed)
+    if not constraint(value):
+        raise ValueError(f"{name} must be {constraint}{hint}; got {value!r}.")
+    return value
 
 
 def integer(low=None):

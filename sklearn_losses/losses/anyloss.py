@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 
+from .._validation import check_real
 from ..metrics import (
     ConfusionMetric,
     get_metric,
@@ -112,12 +111,7 @@ class AnyLoss(BatchLoss):
                 f"make_confusion_metric); got {metric!r}."
             )
         get_metric(metric)  # unknown names are refused here, with suggestions
-        if (
-            not isinstance(L, numbers.Real)
-            or isinstance(L, bool)
-            or not 0 < float(L) < float("inf")
-        ):
-            raise ValueError(f"L must be a finite float > 0; got {L!r}.")
+        check_real("L", L, low=0, closed="neither")
         if average not in ("macro", "micro"):
             raise ValueError(f"average must be 'macro' or 'micro'; got {average!r}.")
         self.metric = metric

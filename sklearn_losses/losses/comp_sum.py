@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 import torch
 
-from .._validation import is_real
+from .._validation import check_real, is_real
 from ._base import BaseLoss, split_logits
 from ._registry import register_loss
 from ._softmax import log_loss
@@ -36,9 +36,7 @@ _NORMS = {"inf": math.inf, "linf": math.inf, "2": 2.0, "l2": 2.0}
 
 # -- parameter checks -----------------------------------------------------------
 def _check_nonnegative(name, value):
-    if not is_real(value) or value < 0:
-        raise ValueError(f"{name} must be a finite float >= 0, got {value!r}.")
-    return value
+    return check_real(name, value, low=0)
 
 
 def _check_norm(norm):

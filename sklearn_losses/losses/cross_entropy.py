@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numbers
-
+from .._validation import check_real
 from ._base import BaseLoss, split_logits
 from ._registry import register_loss
 from ._softmax import log_loss
@@ -58,14 +57,7 @@ class CrossEntropyLoss(BaseLoss):
 
     def __init__(self, *, label_smoothing=0.0, reduction="mean"):
         super().__init__(reduction=reduction)
-        if (
-            not isinstance(label_smoothing, numbers.Real)
-            or isinstance(label_smoothing, bool)
-            or not 0.0 <= label_smoothing < 1.0
-        ):
-            raise ValueError(
-                f"label_smoothing must be a float in [0, 1), got {label_smoothing!r}."
-            )
+        check_real("label_smoothing", label_smoothing, low=0, high=1, closed="left")
         self.label_smoothing = label_smoothing
 
     def loss_terms(self, input, target):

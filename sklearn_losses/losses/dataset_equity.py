@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 import torch
 
+from .._validation import check_real
 from ._base import _TRUSTED_TARGETS, BaseLoss, split_logits
 from ._registry import register_loss
 from ._softmax import log_loss
@@ -17,13 +15,7 @@ __all__ = ["DEquityWeightedLoss", "dequity_weights"]
 
 
 def _check_param(name, value):
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(f"{name} must be a finite float >= 0, got {value!r}.")
+    check_real(name, value, low=0)
 
 
 def dequity_weights(p, eta=1.0, gamma=5.0):

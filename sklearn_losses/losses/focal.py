@@ -8,6 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._validation import check_real
 from ._base import BaseLoss, split_logits
 from ._registry import register_loss
 from ._softmax import cross_entropy
@@ -79,13 +80,7 @@ class FocalLoss(BaseLoss):
 
     def __init__(self, *, gamma=2.0, alpha=None, reduction="mean"):
         super().__init__(reduction=reduction)
-        if (
-            not isinstance(gamma, numbers.Real)
-            or isinstance(gamma, bool)
-            or not np.isfinite(gamma)
-            or gamma < 0
-        ):
-            raise ValueError(f"gamma must be a finite float >= 0, got {gamma!r}.")
+        check_real("gamma", gamma, low=0)
         self.gamma = gamma
         self.alpha = alpha
         self.register_buffer("_alpha", self._check_alpha(alpha), persistent=False)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import numbers
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._validation import check_real
 from ._base import _TRUSTED_TARGETS, BaseLoss, split_logits
 from ._registry import register_loss
 from ._softmax import cross_entropy, log_softmax
@@ -23,16 +23,9 @@ _LOG_P_FLOOR = math.log(_P_FLOOR)
 
 def _check_real(name, value, *, low, strict, hint=""):
     """Return ``value`` if it is a finite real ``> low`` (``>= low`` unless strict)."""
-    ok = (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and np.isfinite(value)
-        and (value > low if strict else value >= low)
+    return check_real(
+        name, value, low=low, closed="neither" if strict else "both", hint=hint
     )
-    if not ok:
-        bound = f"> {low}" if strict else f">= {low}"
-        raise ValueError(f"{name} must be a finite float {bound}{hint}, got {value!r}.")
-    return value
 
 
 def _check_normalization(value):

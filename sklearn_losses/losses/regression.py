@@ -8,11 +8,9 @@ sample's outputs, reduced by the shared
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from .._validation import is_real
+from .._validation import check_real
 from ._base import _TRUSTED_TARGETS, BaseLoss
 from ._registry import register_loss
 
@@ -50,10 +48,7 @@ def _per_sample(terms):
 
 
 def _check_positive(name, value, upper=None):
-    ok = is_real(value) and 0 < value < (math.inf if upper is None else upper)
-    if not ok:
-        allowed = "a finite float > 0" if upper is None else f"a float in (0, {upper})"
-        raise ValueError(f"{name} must be {allowed}; got {value!r}.")
+    check_real(name, value, low=0, high=upper, closed="neither")
 
 
 @register_loss

@@ -16,7 +16,7 @@ import numbers
 import torch
 from sklearn.base import BaseEstimator
 
-from .._validation import Constraint, integer, real, validate_params
+from .._validation import Constraint, check_real, integer, real, validate_params
 from ..losses._base import check_weights
 
 __all__ = ["LossReweighting", "dynamic_weights", "STRATEGIES"]
@@ -37,16 +37,7 @@ def _check_strategy(strategy):
 
 
 def _check_temperature(temperature):
-    if (
-        not isinstance(temperature, numbers.Real)
-        or isinstance(temperature, bool)
-        or not math.isfinite(temperature)
-        or temperature <= 0
-    ):
-        raise ValueError(
-            f"temperature must be a finite float > 0; got {temperature!r}."
-        )
-    return float(temperature)
+    return float(check_real("temperature", temperature, low=0, closed="neither"))
 
 
 def _scores(h, strategy):
