@@ -97,6 +97,8 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 from torch import nn
 
+from sklearn_losses import GroupBatches, LossClassifier, LossRegressor
+
 N_FEATURES = 30
 HIDDEN = 64
 LR = 1e-3
@@ -384,14 +386,8 @@ def fit_loss_classifier(X, y, batch_size, epochs, loss="cross_entropy"):
 
     Returns
     -------
-    seconds : float or None
-        Fit time, or None if ``sklearn_losses`` cannot be imported.
+    seconds : float
     """
-    try:
-        from sklearn_losses import LossClassifier
-    except ImportError as exc:
-        print(f"LossClassifier: not available ({exc})")
-        return None
     clf = LossClassifier(loss=loss, **_network_params(batch_size, epochs))
     return _fit_timed(clf, X, y)
 
@@ -401,14 +397,8 @@ def fit_loss_regressor(X, y, batch_size, epochs, loss="mse"):
 
     Returns
     -------
-    seconds : float or None
-        Fit time, or None if ``sklearn_losses`` cannot be imported.
+    seconds : float
     """
-    try:
-        from sklearn_losses import LossRegressor
-    except ImportError as exc:
-        print(f"LossRegressor: not available ({exc})")
-        return None
     reg = LossRegressor(
         loss=loss, standardize_target=False, **_network_params(batch_size, epochs)
     )
@@ -421,15 +411,8 @@ def fit_group_classifier(X, y, qid, batch_size, epochs, loss="cross_entropy"):
 
     Returns
     -------
-    seconds : float or None
-        Fit time, or None if ``sklearn_losses`` cannot be imported.
+    seconds : float
     """
-    try:
-        from sklearn_losses import LossClassifier
-        from sklearn_losses.sampling import GroupBatches
-    except ImportError as exc:
-        print(f"LossClassifier with GroupBatches: not available ({exc})")
-        return None
     clf = LossClassifier(
         loss=loss, batch_sampler=GroupBatches(), **_network_params(batch_size, epochs)
     )
