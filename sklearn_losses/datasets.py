@@ -1,13 +1,19 @@
-"""Imbalanced datasets that load offline (built from scikit-learn's bundled data)."""
+"""Datasets that load offline: imbalanced tables built from scikit-learn's
+bundled data, and generated ranking data."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.datasets import load_breast_cancer, make_classification
 from sklearn.decomposition import PCA
-from sklearn.utils import Bunch
+from sklearn.utils import Bunch, check_random_state
 
-__all__ = ["load_imbalanced_breast_cancer", "make_anyloss_random", "DEFAULT_DATASET"]
+__all__ = [
+    "load_imbalanced_breast_cancer",
+    "make_anyloss_random",
+    "make_ranking",
+    "DEFAULT_DATASET",
+]
 
 #: Name of the dataset the main job uses when the user gives none.
 DEFAULT_DATASET = "breast_cancer_imbalanced"
@@ -93,3 +99,119 @@ def make_anyloss_random(*, return_X_y=True):
     if return_X_y:
         return X, y
     return Bunch(data=X, target=y)
+
+
+def make_ranking(
+    n_queries=100,
+    *,
+    n_features=10,
+    n_query_features=2,
+    items_per_query=(5, 40),
+    n_levels=5,
+    noise=0.5,
+    heavy_tailed=True,
+    random_state=None,
+):
+    """Generated learning-to-rank data: graded relevance within queries.
+
+    Each query ``q`` draws its number of items uniformly from
+    ``items_per_query``, a query vector :math:`c_q \\sim N(0, I)` of
+    ``n_query_features`` values (repeated on each of its rows, as the
+    query-level features of LETOR tables) and each item a feature vector
+    :math:`x \\sim N(0, I)`. An item's latent utility is
+
+    .. math::
+
+        u = x^\\top w + \\tfrac12 \\sin(3\\, x^\\top v)
+            + (x^\\top U)\\, c_q + \\sigma_\\text{noise}\\, \\varepsilon,
+
+    a linear part, a non-linear part and a part whose direction depends on the
+    query (``U`` is ``n_features x n_query_features``), so the best ranking
+    differs between queries and a pointwise linear model cannot find it. The
+    grade of an item is its utility's position among the query's items, cut at
+    fixed quantiles of a standard normal applied to the within-query z-score:
+    grades ``0 .. n_levels - 1`` with most items at 0, few at the top, ties
+    within a grade, and every query of two items or more holding at least two
+    grades. With ``heavy_tailed=True`` the first half of the item features are
+    returned as ``exp(2 x)`` (positive, skewed counts like the click and
+    term-frequency features of web-search tables), so a transform such as
+    ``QuantileTransformer`` or ``log`` helps a network; the utilities use the
+    untransformed ``x``.
+
+    Parameters
+    ----------
+    n_queries : int, default=100
+        Number of queries.
+    n_features : int, default=10
+        Item features per row.
+    n_query_features : int, default=2
+        Query-level features per row (the same for every row of a query),
+        appended after the item features; 0 for none.
+    items_per_query : (int, int), default=(5, 40)
+        Inclusive range of the number of items of a query (``>= 1``).
+    n_levels : int, default=5
+        Number of relevance grades (``>= 2``): 5 gives LETOR's 0..4.
+    noise : float, default=0.5
+        Standard deviation of the utility noise.
+    heavy_tailed : bool, default=True
+        Return the first half of the item features as ``exp(2 x)``.
+    random_state : int, RandomState instance or None, default=None
+        Seed.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features + n_query_features)
+    y : ndarray of shape (n_samples,)
+        Relevance grades (float, ``0 .. n_levels - 1``).
+    qid : ndarray of shape (n_samples,)
+        Query id of each row (``0 .. n_queries - 1``); rows of a query are
+        contiguous, in query order.
+
+    Examples
+    --------
+    >>> from sklearn_losses.datasets import make_ranking
+    >>> X, y, qid = make_ranking(n_queries=20, random_state=0)
+    >>> X.shape[1], len(set(qid)), float(y.min()), float(y.max())
+    (12, 20, 0.0, 4.0)
+    """
+    from scipy.stats import norm
+
+    rng = check_random_state(random_state)
+    low, high = (int(v) for v in items_per_query)
+    if not 1 <= low <= high:
+        raise ValueError(
+            f"items_per_query must be (low, high) with 1 <= low <= high; got "
+            f"{items_per_query!r}."
+        )
+    if int(n_levels) < 2:
+        raise ValueError(f"n_levels must be >= 2; got {n_levels!r}.")
+    if int(n_queries) < 1 or int(n_features) < 1 or int(n_query_features) < 0:
+        raise ValueError(
+            "n_queries and n_features must be >= 1 and n_query_features >= 0; got "
+            f"{n_queries!r}, {n_features!r}, {n_query_features!r}."
+        )
+    d, dq = int(n_features), int(n_query_features)
+    w = rng.normal(size=d) / np.sqrt(d)
+    v = rng.normal(size=d) / np.sqrt(d)
+    U = rng.normal(size=(d, dq)) / np.sqrt(d)
+    # Grade cuts: z-scores above these quantiles of N(0, 1) climb one grade.
+    cuts = norm.ppf(np.linspace(0.5, 0.97, int(n_levels) - 1))
+    sizes = rng.randint(low, high + 1, size=int(n_queries))
+    X_parts, y_parts = [], []
+    for size in sizes:
+        c = rng.normal(size=dq)
+        x = rng.normal(size=(size, d))
+        u = x @ w + 0.5 * np.sin(3 * x @ v) + (x @ U) @ c
+        u = u + noise * rng.normal(size=size)
+        z = (u - u.mean()) / (u.std() + 1e-12)
+        grade = np.searchsorted(cuts, z, side="right").astype(np.float64)
+        if size >= 2 and np.all(grade == grade[0]):
+            grade[np.argmax(u)] += 1.0 if grade[0] < n_levels - 1 else 0.0
+            grade[np.argmin(u)] -= 1.0 if grade[0] > 0 else 0.0
+        if heavy_tailed:
+            x = x.copy()
+            x[:, : d // 2] = np.exp(2 * x[:, : d // 2])
+        X_parts.append(np.hstack([x, np.tile(c, (size, 1))]))
+        y_parts.append(grade)
+    qid = np.repeat(np.arange(int(n_queries)), sizes)
+    return np.vstack(X_parts), np.concatenate(y_parts), qid

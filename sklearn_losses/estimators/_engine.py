@@ -24,7 +24,7 @@ from ..exceptions import TrainingDivergedError
 from ..losses import trusted_targets, weighted_reduce
 from ..sampling._batches import RandomBatches, epoch_indices, group_chunks
 
-__all__ = ["TensorNet", "PREDICT_CHUNK", "ENGINE_CONTEXT"]
+__all__ = ["TensorNet", "PREDICT_CHUNK", "ENGINE_CONTEXT", "takes_groups"]
 
 #: Inputs the engine itself can hand to a loss that declares them in
 #: ``requires``: the batch's features, the network, and the epoch (from 1).
@@ -50,7 +50,8 @@ class TensorNet(NeuralNet):
     batch_plan=...)`` where ``train`` and ``valid`` map names to tensors with one
     row per sample. A ``"groups"`` entry (a group id per row) is read by the
     batch plan and keeps groups whole in validation; the loss sees it only when
-    it declares ``"groups"`` in ``requires``.
+    it declares ``"groups"`` in ``requires``, the module only when it declares
+    ``takes_groups = True`` (a set or list scorer).
     """
 
     def get_default_callbacks(self):
@@ -75,7 +76,11 @@ class TensorNet(NeuralNet):
         groups = X.get("groups")
         self._plan_inputs = (X["y"].cpu(), None if groups is None else groups.cpu())
         requires = getattr(self.criterion_, "requires", ())
-        self._batch_keys = tuple(k for k in X if k != "groups" or k in requires)
+        self._module_groups = takes_groups(self.module_)
+        self._loss_groups = "groups" in requires
+        self._batch_keys = tuple(
+            k for k in X if k != "groups" or self._loss_groups or self._module_groups
+        )
         self._engine_keys = tuple(k for k in ENGINE_CONTEXT if k in requires)
         self._reweighting = reweighting
         self._step = 0
@@ -136,12 +141,15 @@ class TensorNet(NeuralNet):
             xb, yb = X[start:stop], y[start:stop]
             wb = None if weight is None else weight[start:stop]
             context = {k: v[start:stop] for k, v in data.items()}
+            gb = context.get("groups") if self._module_groups else None
+            if not self._loss_groups:
+                context.pop("groups", None)
             if self._engine_keys:
                 context.update(self._engine_context(xb))
             if batch_cbs:
                 self.notify("on_batch_begin", batch=(xb, yb), training=True)
             optimizer.zero_grad(set_to_none=True)
-            y_pred = module(xb)
+            y_pred = module(xb) if gb is None else module(xb, groups=gb)
             if self._reweighting is None:
                 loss = criterion(y_pred, yb, sample_weight=wb, **context)
             else:
@@ -189,17 +197,25 @@ class TensorNet(NeuralNet):
         extra = {
             k: data[k] for k in self._batch_keys if k not in ("X", "y", "sample_weight")
         }
+        if not self._loss_groups:
+            extra.pop("groups", None)
         if self._engine_keys:
             extra.update(self._engine_context(data["X"]))
         with torch.no_grad():
             loss = self.criterion_(
                 logits, data["y"], sample_weight=data.get("sample_weight"), **extra
             )
-        score = score_fn(logits) if score_fn is not None else float("nan")
+        score = float("nan")
+        if score_fn is not None:
+            if hasattr(self.module_, "rank_scores"):
+                logits = self.forward_tensor(
+                    data["X"], groups=data.get("groups"), method="rank_scores"
+                )
+            score = score_fn(logits)
         return float(loss), float(score)
 
     # -- inference ------------------------------------------------------------
-    def forward_tensor(self, X, groups=None, chunk_size=PREDICT_CHUNK):
+    def forward_tensor(self, X, groups=None, chunk_size=PREDICT_CHUNK, method=None):
         """Module output for a tensor already on the device, in eval mode.
 
         The output has one row per row of ``X`` and any shape ``(n, ...)``.
@@ -211,15 +227,21 @@ class TensorNet(NeuralNet):
         rows than ``chunk_size`` are repeated to fill one call. With ``groups``
         (one id per row) every call holds whole groups, up to ``chunk_size``
         rows or one larger group, for modules that read a group at once.
+        ``method`` names another method of the module to call instead of
+        ``forward`` with the same arguments (``"rank_scores"``: one ranking
+        score per row, for a module whose outputs are not scores).
         """
         self._set_training(False)
         with torch.inference_mode():
             if groups is not None:
-                return self._forward_groups(X, groups, chunk_size)
-            return self._forward_rows(X, chunk_size)
+                return self._forward_groups(X, groups, chunk_size, method)
+            return self._forward_rows(X, chunk_size, method)
 
-    def _forward_rows(self, X, size):
-        module, n = self.module_, X.shape[0]
+    def _forward_rows(self, X, size, method=None):
+        n = X.shape[0]
+        module = self.module_ if method is None else getattr(self.module_, method)
+        if takes_groups(self.module_):
+            return module(X)  # one set: never split nor padded with repeated rows
         if n == 0:
             return module(X)
         if n < size:
@@ -231,7 +253,21 @@ class TensorNet(NeuralNet):
             outs.append(module(X[n - size :])[size - rest :])
         return torch.cat(outs) if len(outs) != 1 else outs[0]
 
-    def _forward_groups(self, X, groups, size):
+    def _forward_groups(self, X, groups, size, method=None):
         chunks = [idx.to(X.device) for idx in group_chunks(groups.cpu(), size)]
-        out = torch.cat([self.module_(X[idx]) for idx in chunks])
+        groups = groups.to(X.device)
+        module = self.module_ if method is None else getattr(self.module_, method)
+        if takes_groups(self.module_):
+            outs = [module(X[idx], groups=groups[idx]) for idx in chunks]
+        else:
+            outs = [module(X[idx]) for idx in chunks]
+        out = torch.cat(outs)
         return out[torch.argsort(torch.cat(chunks))]
+
+
+def takes_groups(module):
+    """Whether ``module`` scores rows in the context of their group: such a
+    module declares ``takes_groups = True`` and is called as
+    ``module(X, groups=g)`` with whole groups (training batches, validation and
+    prediction chunks)."""
+    return bool(getattr(module, "takes_groups", False))
