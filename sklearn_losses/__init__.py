@@ -5,10 +5,13 @@ search can compare losses the way it compares ``C``::
 
     from sklearn_losses import LossClassifier
     LossClassifier(loss="focal", loss__gamma=2.0).fit(X, y, sample_weight=w)
+
+and over ranking losses with query ids (``LossRanker(loss="lambda").fit(X, y,
+qid=qid)``).
 """
 
 from .compare import compare_losses
-from .estimators import LossClassifier, LossRegressor, loss_param_grid
+from .estimators import LossClassifier, LossRanker, LossRegressor, loss_param_grid
 from .exceptions import DivergenceWarning, TrainingDivergedError
 from .losses import get_loss, list_losses
 from .sampling import (
@@ -32,6 +35,7 @@ __all__ = [
     "DivergenceWarning",
     "GroupBatches",
     "LossClassifier",
+    "LossRanker",
     "LossRegressor",
     "LossReweighting",
     "MPerClassBatches",

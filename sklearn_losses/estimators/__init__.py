@@ -2,6 +2,7 @@
 
 from ._classifier import LossClassifier
 from ._grids import loss_param_grid
+from ._ranker import LossRanker
 from ._regressor import LossRegressor
 
-__all__ = ["LossClassifier", "LossRegressor", "loss_param_grid"]
+__all__ = ["LossClassifier", "LossRanker", "LossRegressor", "loss_param_grid"]

@@ -146,6 +146,11 @@ class BaseLossEstimator(BaseEstimator):
     #: ``requires``; every other per-sample input is the loss's.
     estimator_inputs = ("groups",)
 
+    #: Inputs a loss declares in ``requires`` that may be absent from ``fit``
+    #: (the loss then gets ``None``): a ranker without query ids trains on
+    #: lists drawn from one pool.
+    optional_inputs = ()
+
     #: ``{parameter: Constraint}``, merged along the class hierarchy (a
     #: subclass adds or replaces entries); checked at the start of ``fit``.
     _constraints = {
@@ -671,7 +676,9 @@ class BaseLossEstimator(BaseEstimator):
         device = torch.device(self.device)
         n = arrays["X"].shape[0]
         required = set(loss.requires)
-        missing = required - set(arrays) - set(ENGINE_CONTEXT)
+        missing = (
+            required - set(arrays) - set(ENGINE_CONTEXT) - set(self.optional_inputs)
+        )
         if missing:
             raise ValueError(
                 f"Loss {loss.name!r} needs {sorted(missing)} for each sample; pass "
@@ -763,7 +770,9 @@ class BaseLossEstimator(BaseEstimator):
             for part in (train_t, valid_t):  # checked once, trusted per batch
                 if part is not None:
                     loss.check_context({k: part[k] for k in required if k in part})
-            check = _OutputCheck(net.module_, n_outputs)
+            check = _OutputCheck(
+                net.module_, getattr(net.module_, "n_outputs", n_outputs)
+            )
             try:
                 net.partial_fit(
                     train_t,

@@ -5,6 +5,7 @@ name usable as ``LossClassifier(loss=name)``.
 """
 
 from ._base import TASKS, BaseLoss, BatchLoss, trusted_targets, weighted_reduce
+from ._lists import RankingLoss
 from ._registry import (
     check_loss_task,
     get_loss,
@@ -18,8 +19,23 @@ from .cross_entropy import CrossEntropyLoss
 from .dataset_equity import DEquityWeightedLoss, dequity_weights
 from .ensloss import EnsLoss
 from .focal import FocalLoss
+from .grouprank import GroupRankLoss, OrderSearchLoss
 from .ldr import ALDRKLLoss, LDRKLLoss
+from .ranking import (
+    ApproxNDCGLoss,
+    FIRSTLoss,
+    LambdaLoss,
+    LambdaRankLoss,
+    LiPOLambdaLoss,
+    ListMLELoss,
+    ListNetLoss,
+    PairwiseHingeLoss,
+    PairwiseLogisticLoss,
+    RankListLoss,
+    RankNetLoss,
+)
 from .regression import HuberLoss, L1Loss, MSELoss, QuantileLoss
+from .tsprank import TSPRankLoss
 from .zloss import ZLoss
 
 __all__ = [
@@ -27,21 +43,36 @@ __all__ = [
     "ALDRKLLoss",
     "AdvCompSumLoss",
     "AnyLoss",
+    "ApproxNDCGLoss",
     "BaseLoss",
     "BatchLoss",
     "CompSumLoss",
     "CrossEntropyLoss",
     "DEquityWeightedLoss",
     "EnsLoss",
+    "FIRSTLoss",
     "FocalLoss",
     "GCELoss",
+    "GroupRankLoss",
     "HuberLoss",
     "L1Loss",
     "LDRKLLoss",
+    "LambdaLoss",
+    "LambdaRankLoss",
+    "LiPOLambdaLoss",
+    "ListMLELoss",
+    "ListNetLoss",
     "MAELoss",
     "MSELoss",
+    "OrderSearchLoss",
+    "PairwiseHingeLoss",
+    "PairwiseLogisticLoss",
     "QuantileLoss",
+    "RankListLoss",
+    "RankNetLoss",
+    "RankingLoss",
     "SumExpLoss",
+    "TSPRankLoss",
     "check_loss_task",
     "get_loss",
     "get_loss_class",

@@ -266,6 +266,10 @@ class RankingLoss(BaseLoss):
     tasks = frozenset({"ranking"})
     requires = ("groups",)
     decomposable = False
+    # Early stopping watches a ranking metric (LossRanker: NDCG@10): the
+    # values of losses with rank-dependent weights are not comparable across
+    # epochs.
+    monitor = "score"
     task_hint = "it scores lists of items by query (use LossRanker)."
 
     def list_terms(self, scores, labels, mask):  # pragma: no cover - abstract

@@ -1,7 +1,10 @@
-"""Confusion-matrix metrics: exact (equal to sklearn.metrics), soft, loss, scorer.
+"""Metrics of the package, the lowest layer.
 
-Each metric is defined once as a function of (TP, FP, FN, TN); see
-:class:`ConfusionMetric`.
+Confusion-matrix metrics: exact (equal to sklearn.metrics), soft, loss and
+scorer, each defined once as a function of (TP, FP, FN, TN); see
+:class:`ConfusionMetric`. Ranking metrics over query ids (NDCG, MAP, MRR,
+Kendall's tau, pairwise accuracy) and scorers that pass ``qid`` to ``predict``
+(:class:`GroupedRankingScorer`).
 """
 
 from ._confusion import (
@@ -25,6 +28,19 @@ from ._confusion import (
     soft_confusion,
     soft_confusion_matrix,
 )
+from ._ranking import (
+    GroupedRankingScorer,
+    kendall_tau_by_query,
+    kendall_tau_scorer,
+    map_by_query,
+    map_scorer,
+    mrr_by_query,
+    mrr_scorer,
+    ndcg_by_query,
+    ndcg_scorer,
+    pairwise_accuracy,
+    pairwise_accuracy_scorer,
+)
 
 # Class-style aliases, as in ``from sklearn_losses.metrics import F1, GMean``.
 Accuracy = ACCURACY
@@ -42,6 +58,7 @@ __all__ = [
     "BALANCED_ACCURACY",
     "BalancedAccuracy",
     "ConfusionMetric",
+    "GroupedRankingScorer",
     "F05",
     "F1",
     "F2",
@@ -60,8 +77,18 @@ __all__ = [
     "SPECIFICITY",
     "Specificity",
     "get_metric",
+    "kendall_tau_by_query",
+    "kendall_tau_scorer",
     "list_metrics",
     "make_confusion_metric",
+    "map_by_query",
+    "map_scorer",
+    "mrr_by_query",
+    "mrr_scorer",
+    "ndcg_by_query",
+    "ndcg_scorer",
+    "pairwise_accuracy",
+    "pairwise_accuracy_scorer",
     "soft_confusion",
     "soft_confusion_matrix",
 ]
