@@ -23,6 +23,7 @@ import math
 import torch
 
 from .._validation import integer, one_of, real, validate_params
+from ._base import _TRUSTED_TARGETS
 from ._lists import (
     RankingLoss,
     as_lists,
@@ -520,19 +521,20 @@ class GroupRankLoss(RankingLoss):
         self, input, target, *, sample_weight=None, groups=None, module=None, mask=None
     ):
         sets = groups
-        if module is not None and module.training and input.ndim <= 2:
-            sub = getattr(module, "last_groups_", None)
-            flat = input.ndim == 1 or (input.ndim == 2 and input.shape[1] == 1)
-            if sub is not None and flat:
-                if sub.shape != (input.shape[0],):
-                    raise ValueError(
-                        f"module.last_groups_ must hold one group id per row "
-                        f"({input.shape[0]}); got shape {tuple(sub.shape)}. Compute "
-                        "the loss right after the module's forward on the batch."
-                    )
-                if groups is not None:
-                    _check_nested(sub, groups)
-                sets = sub
+        sub = getattr(module, "last_groups_", None)
+        flat = input.ndim == 1 or (
+            input.ndim == 2 and input.shape[1] == 1 and target.ndim == 1
+        )
+        if sub is not None and flat and module.training:
+            if sub.shape != (input.shape[0],):
+                raise ValueError(
+                    "module.last_groups_ must hold one group id per row "
+                    f"({input.shape[0]}); got shape {tuple(sub.shape)}. Compute the "
+                    "loss right after the module's forward on the batch."
+                )
+            if groups is not None and not _TRUSTED_TARGETS.get():
+                _check_nested(sub, groups)
+            sets = sub
         scores, labels, mask, weight = as_lists(
             input, target, groups=sets, mask=mask, sample_weight=sample_weight
         )
