@@ -16,7 +16,7 @@ network and the estimators share them) and the training loss:
 - :func:`exact_open_path`: Held-Karp dynamic programming, exact, vectorised
   over subsets and ends, up to ``n = 20`` items;
 - :func:`heuristic_open_path`: greedy successors and local search
-  (relocate and swap moves), deterministic, any ``n``;
+  (relocate and swap moves, no segment reversal), deterministic, any ``n``;
 - :func:`best_open_path`: exact up to ``dp_max_n`` items, heuristic beyond;
 - :func:`best_paths`: the best path of every list of a padded ``[B, L, L]``
   batch, lists of equal length solved together;
@@ -231,13 +231,16 @@ def _greedy_paths(A):
     return paths, scores
 
 
-def _local_search(A, path, max_moves):
+def _local_search(A, path, max_moves, max_segment=3):
     """Best-improvement local search with relocate and swap moves.
 
     A dummy item ``n`` with zero arcs pads both ends of the path, so that the
-    end points move like any other. Relocate takes one item out and puts it
-    back between two neighbours; swap exchanges two items. Neither reverses
-    a segment (which would flip arc directions of an asymmetric ``A``).
+    end points move like any other. Relocate takes a run of 1 to
+    ``max_segment`` consecutive items out and puts it back, in the same
+    order, between two other neighbours (or-opt); swap exchanges two items.
+    No move reverses a segment (which would flip arc directions of an
+    asymmetric ``A``). Each round evaluates every move in :math:`O(n^2)` and
+    applies the best one.
     """
     n = len(path)
     W = np.zeros((n + 1, n + 1))
@@ -248,18 +251,32 @@ def _local_search(A, path, max_moves):
     upper = j_grid > i_grid
     adjacent = j_grid == i_grid + 1
     edges = np.arange(n + 1)  # edge e joins q[e] and q[e + 1]
-    blocked = (edges[None, :] == pos[:, None] - 1) | (edges[None, :] == pos[:, None])
+    segments = []
+    for length in range(1, min(max_segment, n - 1) + 1):
+        start = np.arange(1, n - length + 2)  # first position of the run
+        blocked = (edges[None, :] >= start[:, None] - 1) & (
+            edges[None, :] <= start[:, None] + length - 1
+        )
+        segments.append((length, start, blocked))
     tol = 1e-12 * max(1.0, float(np.abs(A).max()))
     for _ in range(max_moves):
-        x, before, after = q[pos], q[pos - 1], q[pos + 1]
-        # relocate: take x out, put it back on edge e
-        removed = W[before, after] - W[before, x] - W[x, after]
-        inserted = (
-            W[q[edges][None, :], x[:, None]]
-            + W[x[:, None], q[edges + 1][None, :]]
-            - W[q[edges], q[edges + 1]][None, :]
-        )
-        relocate = np.where(blocked, -np.inf, removed[:, None] + inserted)
+        best_gain, best_move = tol, None
+        left, right = q[edges], q[edges + 1]
+        for length, start, blocked in segments:
+            # relocate the run q[p : p + length] onto edge e
+            first, last = q[start], q[start + length - 1]
+            before, after = q[start - 1], q[start + length]
+            removed = W[before, after] - W[before, first] - W[last, after]
+            inserted = (
+                W[left[None, :], first[:, None]]
+                + W[last[:, None], right[None, :]]
+                - W[left, right][None, :]
+            )
+            gain = np.where(blocked, -np.inf, removed[:, None] + inserted)
+            k = int(gain.argmax())
+            if gain.flat[k] > best_gain:
+                best_gain = gain.flat[k]
+                best_move = ("relocate", length, *divmod(k, n + 1))
         # swap the items at positions i < j
         xi, xj = q[i_grid], q[j_grid]
         pi, ni, pj, nj = q[i_grid - 1], q[i_grid + 1], q[j_grid - 1], q[j_grid + 1]
@@ -268,43 +285,49 @@ def _local_search(A, path, max_moves):
         )
         near = (W[pi, xj] + W[xj, xi] + W[xi, nj]) - (W[pi, xi] + W[xi, xj] + W[xj, nj])
         swap = np.where(upper, np.where(adjacent, near, far), -np.inf)
-        r, s = relocate.argmax(), swap.argmax()
-        gain_r, gain_s = relocate.flat[r], swap.flat[s]
-        if max(gain_r, gain_s) <= tol:
+        k = int(swap.argmax())
+        if swap.flat[k] > best_gain:
+            best_gain, best_move = swap.flat[k], ("swap", 1, *divmod(k, n))
+        if best_move is None:
             break
-        if gain_r >= gain_s:
-            i, e = divmod(int(r), n + 1)
-            item, rest = q[i + 1], np.delete(q, i + 1)
-            # edge e joins q[e] and q[e + 1]; left of the item q[e] keeps its
-            # index in ``rest``, right of it q[e] moves one place left
-            at = e + 1 if e < i + 1 else e
-            q = np.insert(rest, at, item)
+        kind, length, a, b = best_move
+        if kind == "relocate":
+            p, e = a + 1, b
+            run = q[p : p + length]
+            rest = np.r_[q[:p], q[p + length :]]
+            # left of the run q[e] keeps its index in ``rest``; right of it,
+            # it moves ``length`` places left
+            at = e + 1 if e < p else e + 1 - length
+            q = np.r_[rest[:at], run, rest[at:]]
         else:
-            i, j = divmod(int(s), n)
-            q[i + 1], q[j + 1] = q[j + 1], q[i + 1]
+            q[a + 1], q[b + 1] = q[b + 1], q[a + 1]
     return q[1:-1]
 
 
-def heuristic_open_path(A, *, n_starts=1):
+def heuristic_open_path(A, *, n_starts=4):
     """Good open path without the exponential search: greedy plus local search.
 
     From every start item a greedy path follows the best unvisited successor;
     the ``n_starts`` best greedy paths are then improved by best-improvement
-    local search with *relocate* (move one item elsewhere) and *swap*
-    (exchange two items) moves until no move improves the score, and the best
-    result is returned. Segment reversal (2-opt) is not used: it flips arc
-    directions, which changes the score of an asymmetric ``A`` arbitrarily.
-    Deterministic (ties to the lowest index); about :math:`O(n^3)` for the
-    greedy paths and :math:`O(n^2)` per move. Never better than
-    :func:`exact_open_path`, and equal to it for ``n <= 3`` (the two moves
-    reach every order of three items).
+    local search until no move improves the score, and the best result is
+    returned. The moves: *relocate* (move one item, or a run of up to three
+    consecutive items kept in order, between two other neighbours) and
+    *swap* (exchange two items). Segment reversal (2-opt) is not used: it
+    flips arc directions, which changes the score of an asymmetric ``A``
+    arbitrarily. Deterministic (ties to the lowest index); :math:`O(n^3)` for
+    the greedy paths and :math:`O(n^2)` per move. Never better than
+    :func:`exact_open_path`, and equal to it for ``n <= 3`` (the moves reach
+    every order of three items). On random N(0, 1) scores it finds the
+    optimum of nearly all 8-item lists and is about 1.5 % below it on average
+    at 12 and 16 items
+    (``benchmarks/bench_tsp_decoding.py``).
 
     Parameters
     ----------
     A : array-like or torch.Tensor of shape (n, n)
         Finite pair scores (diagonal unused).
-    n_starts : int, default=1
-        How many of the best greedy paths to improve.
+    n_starts : int, default=4
+        How many of the best greedy paths to improve (at most ``n``).
 
     Returns
     -------

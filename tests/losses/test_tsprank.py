@@ -194,8 +194,8 @@ def test_heuristic_never_beats_exact_and_is_exact_up_to_three():
             assert score == pytest.approx(best, abs=1e-12)
     A = rng.normal(size=(12, 12))
     assert heuristic_open_path(A) == heuristic_open_path(A.copy())  # deterministic
-    more = heuristic_open_path(A, n_starts=4)[1]
-    assert heuristic_open_path(A)[1] <= more <= exact_open_path(A)[1] + 1e-12
+    one = heuristic_open_path(A, n_starts=1)[1]
+    assert one <= heuristic_open_path(A)[1] <= exact_open_path(A)[1] + 1e-12
 
 
 def greedy(A, start):
@@ -605,7 +605,7 @@ def test_training_steps_lower_the_loss():
     loss = TSPRankLoss(mode="local")
     opt = torch.optim.Adam(module.parameters(), lr=0.05)
     first = None
-    for _ in range(40):
+    for _ in range(20):
         opt.zero_grad()
         value = loss(module(x, groups=groups), y, groups=groups, module=module)
         value.backward()
