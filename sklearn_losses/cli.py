@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,9 @@ from .compare._tasks import TASK_CHOICES
 from .losses import TASKS, list_losses
 
 __all__ = ["main"]
+
+#: Queries of the generated ranking data (``compare --task ranking``).
+_RANKING_QUERIES = 150
 
 _EXAMPLES = """\
 examples:
@@ -23,13 +27,19 @@ examples:
   sklearn-losses compare houses.csv --target price         # regression
   sklearn-losses compare houses.csv --target price --losses mse l1 \\
       quantile:alpha=0.9 --scoring pinball_0.9 rmse
+  sklearn-losses compare queries.csv --target relevance --qid query_id  # ranking
+  sklearn-losses compare --task ranking     # built-in generated ranking data
   sklearn-losses compare data.parquet --target churned --backend dask
   sklearn-losses compare data.csv --target churned --backend dask \\
       --scheduler tcp://host:8786
 
 task: --task auto (the default) compares a continuous target (float values,
 not all whole numbers, more than 20 distinct) as regression, two classes as
-binary, more as multiclass.
+binary, more as multiclass; with --qid (the query id column, not a feature)
+the target is the relevance of each row (numbers >= 0) and the task ranking:
+folds keep queries whole (GroupKFold), the networks see the numeric features
+through a QuantileTransformer to a normal, and the metrics are means over
+queries (ndcg@5, ndcg@10, map by default).
 
 loss specs: NAME, NAME:key=value[,key=value...]. Several values make a grid
 (focal:gamma=0.5,1,2); a bare value sets the loss's key parameter
@@ -39,15 +49,16 @@ parameters too (cross_entropy:class_weight=balanced).
 metrics: errors (rmse, mae, mse, log_loss, neg_* scorers) are shown as
 positive numbers, lower is better. pinball (regression): the mean pinball
 loss at each candidate's quantile level (a quantile loss's alpha, else 0.5);
-pinball_0.9: at 0.9 for every candidate.
+pinball_0.9: at 0.9 for every candidate. Ranking: ndcg, ndcg@k, map (relevant:
+relevance >= 1), map@t, mrr, kendall_tau, pairwise_accuracy.
 """
 
 
 def _build_parser():
     parser = argparse.ArgumentParser(
         prog="sklearn-losses",
-        description="Compare loss functions on a table: binary, multiclass or "
-        "regression.",
+        description="Compare loss functions on a table: binary, multiclass, "
+        "regression or ranking.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     cmp = sub.add_parser(
@@ -56,7 +67,8 @@ def _build_parser():
         description="Cross-validate neural networks trained with different "
         "losses, each over a small grid of its parameters, and two reference "
         "models on the same folds (class labels: balanced logistic regression "
-        "and gradient boosting; regression: ridge and gradient boosting); print "
+        "and gradient boosting; regression: ridge and gradient boosting; "
+        "ranking: pointwise gradient boosting and LightGBM's LambdaRank); print "
         "a leaderboard.",
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -66,15 +78,23 @@ def _build_parser():
         nargs="?",
         default=None,
         help="a .csv, .tsv or .parquet table (default: the built-in imbalanced "
-        "breast-cancer data, 393 rows, 9.2%% positive)",
+        "breast-cancer data, 393 rows, 9.2%% positive; with --task ranking, "
+        f"generated ranking data, {_RANKING_QUERIES} queries)",
     )
     cmp.add_argument("--target", help="the column to predict (needed with data)")
+    cmp.add_argument(
+        "--qid",
+        default=None,
+        metavar="COLUMN",
+        help="the column of query ids: the target is then the relevance of each "
+        "row within its query (ranking); the column is not a feature",
+    )
     cmp.add_argument(
         "--task",
         choices=TASK_CHOICES,
         default="auto",
-        help="auto (default): regression for a continuous target, binary for two "
-        "classes, multiclass for more",
+        help="auto (default): ranking with --qid, regression for a continuous "
+        "target, binary for two classes, multiclass for more",
     )
     cmp.add_argument(
         "--pos-label",
@@ -88,8 +108,9 @@ def _build_parser():
         metavar="SPEC",
         help="losses to compare, e.g. cross_entropy focal:gamma=1,2 anyloss:f1 "
         "cross_entropy:class_weight=balanced, or mse huber:delta=0.5,1 for "
-        "regression (default: every loss for the task, and for class labels "
-        "class-weighted cross-entropy)",
+        "regression, or lambda listnet tsprank for ranking (default: every loss "
+        "for the task, and for class labels class-weighted cross-entropy; for "
+        "ranking all but tsprank and grouprank, which are slower)",
     )
     cmp.add_argument(
         "--grid",
@@ -106,9 +127,10 @@ def _build_parser():
         default=None,
         metavar="METRIC",
         help="scikit-learn scorer names or rmse, mae, mse, log_loss, pinball, "
-        "pinball_<level>; the first ranks (default: binary f1 balanced_accuracy "
-        "average_precision, of the positive class; multiclass f1_macro "
-        "balanced_accuracy log_loss; regression rmse mae r2)",
+        "pinball_<level>; for ranking ndcg@k, map, mrr, ...; the first ranks "
+        "(default: binary f1 balanced_accuracy average_precision, of the "
+        "positive class; multiclass f1_macro balanced_accuracy log_loss; "
+        "regression rmse mae r2; ranking ndcg@5 ndcg@10 map)",
     )
     cmp.add_argument("--cv", type=int, default=5, help="number of folds (default 5)")
     cmp.add_argument(
@@ -159,7 +181,8 @@ def main(argv=None):
     """Entry point of the ``sklearn-losses`` command; returns the exit code.
 
     Bad inputs (a missing file or column, a single-class target, a target the
-    task cannot use, an unknown loss, metric or parameter) print
+    task cannot use, a ``--qid`` column that is missing or given with a task
+    other than ranking, an unknown loss, metric or parameter) print
     ``error: <message>`` on stderr and return 2.
 
     Examples
@@ -182,47 +205,99 @@ def main(argv=None):
 
 
 def _load(args):
-    """``(X, y, description, rows dropped, separator)`` of the data the command
-    compares on; the separator when it was detected (see ``read_table``), else
+    """``(X, y, description, rows dropped, separator, qid)`` of the data the
+    command compares on; the separator when it was detected (see
+    ``read_table``), else ``None``; the query ids of a ranking, else
     ``None``."""
+    if args.qid is not None and args.task not in ("auto", "ranking"):
+        raise ValueError(
+            f"--qid (query ids) makes the target a ranking one; it cannot go with "
+            f"--task {args.task}. Leave out --qid, or use --task ranking (or auto)."
+        )
     if args.data is None:
         if args.target is not None:
             raise ValueError("--target needs a data file (compare DATA --target COL).")
+        if args.qid is not None:
+            raise ValueError(
+                "--qid needs a data file (compare DATA --target COL --qid COL); "
+                "--task ranking without data uses generated ranking data."
+            )
+        if args.task == "ranking":
+            return _generated_ranking()
         from .datasets import load_imbalanced_breast_cancer
 
         X, y = load_imbalanced_breast_cancer(return_X_y=True, as_frame=True)
         y = ["malignant" if v else "benign" for v in y]
-        return X, y, "built-in imbalanced breast cancer (AnyLoss paper)", 0, None
+        return X, y, "built-in imbalanced breast cancer (AnyLoss paper)", 0, None, None
     if args.target is None:
         raise ValueError(
             f"--target is needed with a data file: the column of {args.data!r} "
             "to predict."
         )
+    if args.task == "ranking" and args.qid is None:
+        raise ValueError(
+            "--task ranking needs --qid, the column of query ids of the table."
+        )
     from ._tables import read_table, split_target
 
     frame = read_table(args.data)
+    qid = None
+    if args.qid is not None:
+        if args.qid == args.target:
+            raise ValueError(f"--qid and --target name the same column {args.qid!r}.")
+        columns = [str(c) for c in frame.columns]
+        if args.qid not in columns:
+            close = difflib.get_close_matches(args.qid, columns, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            shown = ", ".join(columns[:40]) + (", ..." if len(columns) > 40 else "")
+            raise ValueError(
+                f"Query id column {args.qid!r} (--qid) is not in the table.{hint} "
+                f"Columns ({len(columns)}): {shown}."
+            )
+        column = frame.columns[columns.index(args.qid)]
+        if args.target in frame.columns:
+            qid = frame.loc[frame[args.target].notna(), column].to_numpy()
+        frame = frame.drop(columns=column)
     X, y, dropped = split_target(frame, args.target)
-    return X, y, args.data, dropped, frame.attrs.get("separator")
+    return X, y, args.data, dropped, frame.attrs.get("separator"), qid
+
+
+def _generated_ranking():
+    """The data of ``compare --task ranking`` without a file."""
+    from ._tables import require
+    from .datasets import make_ranking
+
+    X, y, qid = make_ranking(_RANKING_QUERIES, random_state=0)
+    X = require("pandas").DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    name = f"generated ranking data (make_ranking, {_RANKING_QUERIES} queries)"
+    return X, y, name, 0, None, qid
 
 
 def _compare(args):
     from ._tables import prepare_features
     from .compare import _report, format_table
     from .compare._core import run_comparison
-    from .compare._tasks import resolve_task
+    from .compare._tasks import check_qid, resolve_task
 
     start = time.perf_counter()
-    X, y, name, dropped, separator = _load(args)
-    task, y_prepared, positive = resolve_task(y, args.task, args.pos_label)
+    X, y, name, dropped, separator, qid = _load(args)
+    task, y_prepared, positive = resolve_task(y, args.task, args.pos_label, qid=qid)
     _, numeric, categorical = prepare_features(X)
     detected = " (detected)" if args.task == "auto" else ""
-    target = f"{task.name} target{detected}: {task.describe(y_prepared, positive)}"
+    if qid is not None:
+        qid = check_qid(qid, len(y_prepared))
+        described = task.describe(y_prepared, positive, qid=qid)
+    else:
+        described = task.describe(y_prepared, positive)
+    target = f"{task.name} target{detected}: {described}"
     skipped = f", {dropped} rows without a target left out" if dropped else ""
     if separator is not None:
         name_shown = f"{name} (separator {separator!r}, detected)"
     else:
         name_shown = name
     stratified = "stratified " if task.stratified else ""
+    if qid is not None:
+        stratified = "query-grouped "
     print(
         f"Data: {name_shown}, {len(y_prepared)} rows x {X.shape[1]} columns "
         f"({len(numeric)} numeric, {len(categorical)} categorical){skipped}; "
@@ -249,6 +324,7 @@ def _compare(args):
         out=args.out,
         out_name="--out",
         data_name=name,
+        qid=qid,
     )
     print(format_table(table))
     lower = table.attrs["metadata"]["lower_is_better"]

@@ -4,8 +4,8 @@
 its own parameters, and two reference models on the same folds, and returns a
 leaderboard as a pandas DataFrame (pandas, matplotlib and, for a Dask cluster,
 ``dask[distributed]`` come with ``pip install "sklearn-losses[compare]"``). The
-target decides the task: binary, multiclass or regression (see
-:func:`resolve_task`).
+target decides the task: binary, multiclass or regression, and ranking when
+query ids are given (see :func:`resolve_task`).
 
 The package's modules: ``_spec`` (the loss spec grammar and the grids),
 ``_tasks`` (what each task decides), ``_run`` (fitting on loky or Dask),
@@ -19,6 +19,7 @@ from ._spec import default_grids
 from ._tasks import (
     DEFAULT_SCORING,
     MULTICLASS_SCORING,
+    RANKING_SCORING,
     REGRESSION_SCORING,
     TASK_CHOICES,
     Task,
@@ -30,6 +31,8 @@ __all__ = [
     "DEFAULT_GRIDS",
     "DEFAULT_SCORING",
     "MULTICLASS_SCORING",
+    "QidLGBMRanker",
+    "RANKING_SCORING",
     "REGRESSION_SCORING",
     "TASK_CHOICES",
     "Task",
@@ -52,7 +55,9 @@ def default_candidates(task="binary"):
 
     Parameters
     ----------
-    task : {"binary", "multiclass", "regression"}, default="binary"
+    task : {"binary", "multiclass", "regression", "ranking"}, default="binary"
+        For ranking: every ranking loss but those that carry their own model
+        (``tsprank``, ``grouprank``: slower; ask for them by name).
 
     Returns
     -------
@@ -76,4 +81,8 @@ def __getattr__(name):
     # registered later (with a default_grid) is in it.
     if name == "DEFAULT_GRIDS":
         return default_grids()
+    if name == "QidLGBMRanker":  # needs LightGBM: imported when asked for
+        from ._lgbm import QidLGBMRanker
+
+        return QidLGBMRanker
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

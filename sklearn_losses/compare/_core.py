@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import time
 
 import numpy as np
 from sklearn.base import clone
 
-from .._tables import make_preprocessor, prepare_features, require
+from .._tables import prepare_features, require
 from . import _report, _run
 from ._spec import (
     check_combination,
@@ -16,7 +17,13 @@ from ._spec import (
     resolve_grids,
     template,
 )
-from ._tasks import TASK_CHOICES, PinballMetric, candidate_quantile, resolve_task
+from ._tasks import (
+    TASK_CHOICES,
+    PinballMetric,
+    candidate_quantile,
+    check_qid,
+    resolve_task,
+)
 
 __all__ = ["compare_losses", "run_comparison"]
 
@@ -40,6 +47,7 @@ def compare_losses(
     progress=False,
     out=None,
     data_name=None,
+    qid=None,
 ):
     """Cross-validate losses and two reference models on the same folds.
 
@@ -57,6 +65,15 @@ def compare_losses(
       log-loss; the same estimator and references as binary.
     - regression: the target as floats; shuffled ``KFold``; RMSE, MAE and R²;
       ``LossRegressor`` against ``Ridge`` and ``HistGradientBoostingRegressor``.
+    - ranking (given ``qid``, the query of each row): the relevance of each
+      row (numbers >= 0); shuffled ``GroupKFold`` over the queries (a query is
+      never split); mean NDCG@5, NDCG@10 and MAP over the test queries;
+      ``LossRanker`` with the ranking losses against a pointwise
+      ``HistGradientBoostingRegressor`` and, when LightGBM is installed, its
+      LambdaRank ranker (:class:`QidLGBMRanker`). The numeric features are
+      mapped to a standard normal by a ``QuantileTransformer`` (fitted per
+      training fold) instead of standardised: ranking features are
+      heavy-tailed, and networks train much better on Gaussian inputs.
 
     Each loss runs over a small grid of its own parameters (its class's
     ``default_grid``, e.g. focal ``gamma`` in {1, 2}; see
@@ -73,7 +90,8 @@ def compare_losses(
     X : array-like or pandas.DataFrame of shape (n_samples, n_features)
         Features; DataFrame columns that are not numeric are one-hot encoded.
     y : array-like of shape (n_samples,)
-        Class labels (binary or multiclass) or numbers (regression).
+        Class labels (binary or multiclass), numbers (regression) or the
+        relevance of each row (ranking: numbers >= 0, higher is better).
     losses : None or list, default=None
         Loss specs: ``"focal"``; with parameters ``"focal:gamma=1,alpha=0.25"``;
         a grid ``"focal:gamma=0.5,1,2"`` (values after a ``key=`` continue its
@@ -83,10 +101,11 @@ def compare_losses(
         parameters with an optional ``"label"``. A spec's own values replace
         the default grid of that parameter. ``None``:
         :func:`default_candidates` for the task.
-    task : {"auto", "binary", "multiclass", "regression"}, default="auto"
-        ``"auto"``: regression for a continuous target (float values, not all
-        whole numbers, more than 20 distinct), binary for two classes,
-        multiclass for more.
+    task : {"auto", "binary", "multiclass", "regression", "ranking"}, \
+default="auto"
+        ``"auto"``: ranking when ``qid`` is given, regression for a continuous
+        target (float values, not all whole numbers, more than 20 distinct),
+        binary for two classes, multiclass for more.
     grid : "default", None or dict, default="default"
         Per-loss grids: each loss's ``default_grid``; ``None`` for none; or a
         dict ``{loss: {param: values}}`` that replaces the default of those
@@ -104,19 +123,26 @@ def compare_losses(
         ``"pinball_0.9"`` is the pinball loss at 0.9 for every candidate. On a
         multiclass target ``f1``, ``precision``, ``recall``, ``jaccard`` and
         ``average_precision`` are macro averages and ``roc_auc`` is
-        one-vs-rest. A metric of the other kind of target is refused. A dict
-        ``{name: scorer}`` takes scorers as they are (greater is better).
-        ``None``: the task's defaults (:data:`DEFAULT_SCORING`,
-        :data:`MULTICLASS_SCORING`, :data:`REGRESSION_SCORING`).
+        one-vs-rest. A metric of the other kind of target is refused. A
+        ranking target takes ranking metrics only, means over the test queries:
+        ``"ndcg"``, ``"ndcg@k"`` (linear gain, as
+        ``sklearn.metrics.ndcg_score``), ``"map"`` (relevant: relevance >= 1),
+        ``"map@t"`` (relevance >= ``t``), ``"mrr"``, ``"kendall_tau"``,
+        ``"pairwise_accuracy"``. A dict ``{name: scorer}`` takes scorers as
+        they are (greater is better; for a ranking target they are called
+        with ``qid=`` the test rows' query ids). ``None``: the task's defaults
+        (:data:`DEFAULT_SCORING`, :data:`MULTICLASS_SCORING`,
+        :data:`REGRESSION_SCORING`, :data:`RANKING_SCORING`).
     pos_label : None or label, default=None
         Positive class of a binary target; ``None``: the minority class.
     cv : int or cross-validation splitter, default=5
         Number of shuffled folds (seeded by ``random_state``; stratified for
-        class labels), or a splitter.
+        class labels, grouped by query for ranking), or a splitter (for
+        ranking it gets ``groups=qid`` and must keep every query whole).
     reference : bool, default=True
         Add the task's two reference models to the leaderboard, to show
         whether a neural loss earns its keep on this table.
-    estimator : LossClassifier or LossRegressor, default=None
+    estimator : LossClassifier, LossRegressor or LossRanker, default=None
         Template whose other parameters (epochs, network, ...) every loss
         shares; its ``loss`` and ``loss__*`` parameters are left out, as each
         candidate sets its own (a warning says so when they are set).
@@ -145,6 +171,11 @@ def compare_losses(
         before the first fit.
     data_name : None or str, default=None
         A name for the data, kept in the metadata.
+    qid : None, array-like of shape (n_samples,) or str, default=None
+        The query id of each row, which makes the comparison a ranking one:
+        an array, or the name of a column of the DataFrame ``X`` (taken out of
+        the features). Every ranker gets it in ``fit`` and ``predict``, the
+        folds keep queries whole, and the metrics average over queries.
 
     Returns
     -------
@@ -166,10 +197,12 @@ def compare_losses(
         For an unknown task, loss or parameter (with suggestions), a target
         the task cannot use (empty, missing values, a single class, string
         labels for regression, more than two classes for binary, a continuous
-        target for classification), a ``pos_label`` not in the target or for
-        a task that is not binary, a class with fewer rows than folds, an
-        unknown metric or one of the other kind of target, or an ``out``
-        folder that cannot be written.
+        target for classification, a negative relevance), a ``pos_label`` not
+        in the target or for a task that is not binary, ``qid`` with a task
+        that is not ranking (or ranking without it), a ``qid`` column that is
+        not in ``X``, a class (or queries) fewer than folds, an unknown metric
+        or one of the other kind of target, or an ``out`` folder that cannot
+        be written.
     TypeError
         For an ``estimator`` that is not the task's estimator class.
 
@@ -206,6 +239,7 @@ def compare_losses(
         progress=progress,
         out=out,
         data_name=data_name,
+        qid=qid,
     )
     if out is not None:
         _report.write_outputs(table, oof, y_prepared, out)
@@ -232,6 +266,7 @@ def run_comparison(
     out,
     data_name,
     out_name="out",
+    qid=None,
 ):
     """:func:`compare_losses` without writing ``out`` (it is checked, before any
     fit; errors call it ``out_name``): ``(table, out-of-fold predictions per
@@ -246,13 +281,17 @@ def run_comparison(
     pd = require("pandas")
     if out is not None:
         require("matplotlib")  # before any fit, not after
+    X, qid = _split_qid(X, qid)
     X, numeric, categorical = prepare_features(X)
     requested = task
-    task, y, positive = resolve_task(y, task, pos_label)
+    task, y, positive = resolve_task(y, task, pos_label, qid=qid)
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}.")
+    if qid is not None:
+        qid = check_qid(qid, len(y))
     metrics = task.metrics(scoring)
-    folds = task.folds(cv, y, random_state)
+    folds = task.folds(cv, y, random_state, qid=qid)
+    splits = task.splits(folds, y, qid)
 
     estimator_class = task.estimator_class
     shared = template(estimator, estimator_class)
@@ -267,7 +306,8 @@ def run_comparison(
     if duplicated:
         raise ValueError(f"Candidates with the same label: {', '.join(duplicated)}.")
 
-    preprocessor = make_preprocessor(numeric, categorical)
+    n_train = min(len(train) for train, _ in splits)
+    preprocessor = task.preprocessor(numeric, categorical, n_train)
     candidates = []  # (label, kind, [(params, estimator)], grid keys)
     for label, params, spec_grid in specs:
         combos, keys = combinations(params, spec_grid, grids)
@@ -287,7 +327,6 @@ def run_comparison(
         # The last check before the fits: it creates the folder, so a bad
         # argument found earlier leaves nothing behind.
         _report.check_out(out, out_name)
-    splits = list(folds.split(np.zeros((len(y), 1)), y))
     jobs = []
     for c, (_, kind, points, _) in enumerate(candidates):
         for p, (params, est) in enumerate(points):
@@ -307,6 +346,7 @@ def run_comparison(
         scheduler=scheduler,
         description=f"{n_points} settings x {len(splits)} folds",
         progress=progress,
+        metadata=None if qid is None else {"qid": qid},
     )
 
     rows, grid_rows, oof = _report.summarise(
@@ -323,6 +363,7 @@ def run_comparison(
         "task_requested": requested,
         "pos_label": positive,
         "prevalence": float(np.mean(y)) if task.name == "binary" else None,
+        "n_queries": None if qid is None else int(len(np.unique(qid))),
         "cv": cv if isinstance(cv, int) else repr(cv),
         "n_folds": len(splits),
         "scoring": [m.name for m in metrics],
@@ -342,6 +383,26 @@ def run_comparison(
     table.attrs["metadata"] = metadata
     table.attrs["grid"] = grid_rows
     return table, oof, y
+
+
+def _split_qid(X, qid):
+    """``(X, qid)``: a ``qid`` naming a column of the DataFrame ``X`` is that
+    column, taken out of the features."""
+    if not isinstance(qid, str):
+        return X, qid
+    columns = [str(c) for c in getattr(X, "columns", [])]
+    if qid not in columns:
+        close = difflib.get_close_matches(qid, columns, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        where = "X's columns" if columns else "X (not a DataFrame)"
+        raise ValueError(
+            f"qid {qid!r} is not a column of {where}.{hint} Pass the query ids "
+            "as an array, or the name of the DataFrame column that holds them."
+        )
+    column = X.columns[columns.index(qid)]
+    if X.shape[1] == 1:
+        raise ValueError(f"X has no feature column besides the query ids {qid!r}.")
+    return X.drop(columns=column), X[column].to_numpy()
 
 
 def _check_ranking(metric, label, combos):

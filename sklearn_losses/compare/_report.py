@@ -45,6 +45,11 @@ _DISPLAY = {
     "mean_squared_error": "MSE",
     "r2": "R²",
     "pinball": "pinball loss",
+    "ndcg": "NDCG",
+    "map": "MAP",
+    "mrr": "MRR",
+    "kendall_tau": "Kendall's tau",
+    "pairwise_accuracy": "pairwise accuracy",
 }
 
 
@@ -56,9 +61,14 @@ def display(metric):
     >>> from sklearn_losses.compare._report import display
     >>> display("rmse"), display("pinball_0.9"), display("my_metric")
     ('RMSE', 'pinball loss (0.9)', 'my_metric')
+    >>> display("ndcg@10"), display("map")
+    ('NDCG@10', 'MAP')
     """
     if metric.startswith("pinball_"):
         return f"pinball loss ({metric[len('pinball_') :]})"
+    head, at, tail = metric.partition("@")
+    if at and head in ("ndcg", "map"):
+        return f"{_DISPLAY[head]}@{tail}"
     return _DISPLAY.get(metric, metric)
 
 

@@ -4,6 +4,7 @@ processes or a Dask cluster, each on one thread, timed after a warm-up."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import os
 import sys
@@ -12,10 +13,18 @@ import warnings
 
 import numpy as np
 from joblib import Parallel, delayed, parallel_config
+from sklearn import config_context
 
 from .._tables import require
 
-__all__ = ["WARMED_UP", "check_backend", "fit_all", "fit_and_score", "warm_up"]
+__all__ = [
+    "WARMED_UP",
+    "check_backend",
+    "fit_all",
+    "fit_and_score",
+    "fit_params",
+    "warm_up",
+]
 
 #: Devices on which this process has run its warm-up fit (see :func:`warm_up`).
 WARMED_UP = set()
@@ -57,7 +66,38 @@ def warm_up(device):
         tiny.fit(X, y)
 
 
-def fit_and_score(key, estimator, X, y, train, test, scorers, predict, device):
+def fit_params(estimator, metadata):
+    """The keyword arguments of ``estimator.fit`` that pass ``metadata``
+    (per-row arrays such as ``qid``): to the last step of a pipeline as
+    ``<step>__<name>``, and only the names its ``fit`` takes.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_losses import LossRanker
+    >>> from sklearn_losses.compare._run import fit_params
+    >>> fit_params(make_pipeline(StandardScaler(), LossRanker()), {"qid": [1, 2]})
+    {'lossranker__qid': [1, 2]}
+    >>> fit_params(StandardScaler(), {"qid": [1, 2]})
+    {}
+    """
+    if not metadata:
+        return {}
+    prefix, final = "", estimator
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        prefix, final = f"{steps[-1][0]}__", steps[-1][1]
+    try:
+        accepted = inspect.signature(final.fit).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {f"{prefix}{k}": v for k, v in metadata.items() if k in accepted}
+
+
+def fit_and_score(
+    key, estimator, X, y, train, test, scorers, predict, device, metadata=None
+):
     """Fit on one training fold and score on its test fold, on one thread.
 
     One torch thread, one BLAS/OpenMP thread and no nested joblib parallelism per
@@ -79,9 +119,16 @@ def fit_and_score(key, estimator, X, y, train, test, scorers, predict, device):
     scorers : dict
         ``{metric: (scorer, sign)}``; the score kept is ``sign * scorer(...)``.
     predict : callable
-        ``predict(estimator, X_test)``: the out-of-fold predictions kept.
+        ``predict(estimator, X_test, **test metadata)``: the out-of-fold
+        predictions kept.
     device : None or str
         The network's device, for the warm-up; ``None`` for none.
+    metadata : None or dict, default=None
+        Per-row arrays of every row (a ranking's ``qid``), sliced per fold:
+        the training rows' go to ``fit`` when it takes them (see
+        :func:`fit_params`), the test rows' to every scorer and to
+        ``predict`` as keyword arguments. Passed directly, with scikit-learn's
+        metadata routing off for the fit.
 
     Returns
     -------
@@ -98,17 +145,24 @@ def fit_and_score(key, estimator, X, y, train, test, scorers, predict, device):
     try:
         # Nested joblib calls (e.g. a ColumnTransformer's) run in this task, not
         # as tasks of their own on the outer backend.
-        with threadpool_limits(limits=1), parallel_config(backend="sequential"):
+        with (
+            threadpool_limits(limits=1),
+            parallel_config(backend="sequential"),
+            config_context(enable_metadata_routing=False),
+        ):
             warm_up(device)
+            metadata = metadata or {}
+            train_meta = {k: np.asarray(v)[train] for k, v in metadata.items()}
+            test_meta = {k: np.asarray(v)[test] for k, v in metadata.items()}
             start = time.perf_counter()
             X_train, X_test = X.iloc[train], X.iloc[test]
-            estimator.fit(X_train, y[train])
+            estimator.fit(X_train, y[train], **fit_params(estimator, train_meta))
             fit_time = time.perf_counter() - start
             scores = {
-                name: sign * float(scorer(estimator, X_test, y[test]))
+                name: sign * float(scorer(estimator, X_test, y[test], **test_meta))
                 for name, (scorer, sign) in scorers.items()
             }
-            predictions = predict(estimator, X_test)
+            predictions = predict(estimator, X_test, **test_meta)
     except Exception as exc:  # one failed fit is reported; the others go on
         return {
             "key": key,
@@ -125,7 +179,9 @@ def fit_and_score(key, estimator, X, y, train, test, scorers, predict, device):
     }
 
 
-def fit_all(jobs, X, y, *, backend, n_jobs, scheduler, description, progress):
+def fit_all(
+    jobs, X, y, *, backend, n_jobs, scheduler, description, progress, metadata=None
+):
     """Run every job and return ``{key: result}`` (see :func:`fit_and_score`).
 
     Parameters
@@ -140,9 +196,13 @@ def fit_all(jobs, X, y, *, backend, n_jobs, scheduler, description, progress):
         The progress bar's label.
     progress : bool
         Show a progress bar on stderr.
+    metadata : None or dict, default=None
+        Per-row arrays of every row (see :func:`fit_and_score`).
     """
     tasks = [
-        delayed(fit_and_score)(key, est, X, y, train, test, scorers, predict, device)
+        delayed(fit_and_score)(
+            key, est, X, y, train, test, scorers, predict, device, metadata
+        )
         for key, est, train, test, scorers, predict, device in jobs
     ]
     results = {}

@@ -1,5 +1,5 @@
-"""The tasks of ``compare``: what a binary, a multiclass and a regression
-comparison each decide.
+"""The tasks of ``compare``: what a binary, a multiclass, a regression and a
+ranking comparison each decide.
 
 A :class:`Task` holds every choice that depends on the kind of target: how the
 target is prepared, how the folds are cut, the default metrics and how metric
@@ -28,24 +28,30 @@ from .._tables import (
     check_target,
     class_target,
     looks_continuous,
+    make_preprocessor,
     regression_target,
+    require,
 )
 from ..losses import QuantileLoss, get_loss, get_loss_class, list_losses
 
 __all__ = [
     "DEFAULT_SCORING",
     "MULTICLASS_SCORING",
+    "RANKING_SCORING",
     "REGRESSION_SCORING",
     "TASK_CHOICES",
     "Metric",
     "PinballMetric",
+    "RankingTask",
     "Task",
+    "check_qid",
     "get_task",
+    "relevance_target",
     "resolve_task",
 ]
 
 #: What ``task=`` accepts (``--task`` on the command line).
-TASK_CHOICES = ("auto", "binary", "multiclass", "regression")
+TASK_CHOICES = ("auto", "binary", "multiclass", "regression", "ranking")
 
 #: Default metrics of a binary target: F1 of the positive class, balanced
 #: accuracy, PR-AUC (average precision of the positive class).
@@ -57,6 +63,11 @@ MULTICLASS_SCORING = ("f1_macro", "balanced_accuracy", "log_loss")
 
 #: Default metrics of a regression target: RMSE and MAE (lower is better), R².
 REGRESSION_SCORING = ("rmse", "mae", "r2")
+
+#: Default metrics of a ranking target (relevance grades within queries): mean
+#: NDCG@5 and NDCG@10 over queries (linear gain, as
+#: ``sklearn.metrics.ndcg_score``) and MAP (rows with relevance >= 1 relevant).
+RANKING_SCORING = ("ndcg@5", "ndcg@10", "map")
 
 #: Short metric names and the scikit-learn scorers they stand for.
 _ALIASES = {
@@ -219,9 +230,10 @@ class Task:
         """A few words on the prepared target, for the command line."""
         raise NotImplementedError
 
-    def folds(self, cv, y, random_state):
+    def folds(self, cv, y, random_state, qid=None):
         """The splitter: ``cv`` shuffled folds seeded by ``random_state``, or
-        ``cv`` itself when it is a splitter."""
+        ``cv`` itself when it is a splitter (``qid``: the query ids of a
+        ranking target)."""
         if not isinstance(cv, (int, np.integer)) or isinstance(cv, bool):
             if not hasattr(cv, "split"):
                 raise ValueError(f"cv must be an int or a splitter; got {cv!r}.")
@@ -241,6 +253,15 @@ class Task:
         from sklearn.model_selection import KFold
 
         return KFold(cv, shuffle=True, random_state=random_state)
+
+    def splits(self, folds, y, qid=None):
+        """The ``(train, test)`` row positions of each fold."""
+        return list(folds.split(np.zeros((len(y), 1)), y))
+
+    def preprocessor(self, numeric, categorical, n_train):
+        """The per-fold preprocessing of the features (fitted inside each
+        training fold of at least ``n_train`` rows)."""
+        return make_preprocessor(numeric, categorical)
 
     # -- metrics and predictions ---------------------------------------------------
     def metrics(self, scoring=None):
@@ -318,7 +339,7 @@ class Task:
                 f"{', '.join(self.default_scoring)}."
             )
 
-    def predictions(self, estimator, X):
+    def predictions(self, estimator, X, **metadata):
         """The out-of-fold predictions kept for the report."""
         return estimator.predict(X)
 
@@ -374,7 +395,7 @@ class _ClassificationTask(Task):
 
         return StratifiedKFold(cv, shuffle=True, random_state=random_state)
 
-    def predictions(self, estimator, X):
+    def predictions(self, estimator, X, **metadata):
         return estimator.predict_proba(X)
 
 
@@ -400,7 +421,7 @@ class BinaryTask(_ClassificationTask):
     def describe(self, y, positive):
         return f"positive class {positive!r} ({np.mean(y):.1%})"
 
-    def predictions(self, estimator, X):
+    def predictions(self, estimator, X, **metadata):
         return estimator.predict_proba(X)[:, 1]
 
 
@@ -471,6 +492,243 @@ class RegressionTask(Task):
         )
 
 
+#: ``requires`` a ranking candidate may have: the ranker passes the query ids
+#: (``groups``), the row index and the epoch.
+_RANKING_PROVIDED = {"groups", "index", "epoch"}
+#: Ranking metric names: ``ndcg``, ``ndcg@k``, ``map``, ``map@t`` (relevant
+#: from grade ``t``), ``mrr``, ``kendall_tau``, ``pairwise_accuracy``.
+_RANKING_METRIC = re.compile(
+    r"(?:(?P<ndcg>ndcg)(?:@(?P<k>\d+))?|(?P<map>map)(?:@(?P<t>\d+(?:\.\d+)?))?"
+    r"|(?P<other>mrr|kendall_tau|pairwise_accuracy))"
+)
+_RANKING_NAMES = "ndcg, ndcg@k, map, mrr, kendall_tau, pairwise_accuracy"
+
+
+class RankingTask(Task):
+    """Graded relevance of rows within queries: the ranking losses train
+    :class:`~sklearn_losses.LossRanker`.
+
+    The query ids (``qid``) cut the folds (``GroupKFold``: a query is never
+    split between training and test rows), go to every ranker's ``fit`` and
+    ``predict`` and to the metrics, which are means over the test queries.
+    The numeric features are mapped to a standard normal by a
+    ``QuantileTransformer`` fitted inside each training fold: web-search
+    features (counts, BM25 scores, PageRank) are heavy-tailed, and a network
+    trains on them far better once they are Gaussian; the gradient-boosting
+    references, which split on thresholds, are unaffected by it.
+    """
+
+    name = "ranking"
+    default_scoring = RANKING_SCORING
+
+    @property
+    def estimator_class(self):
+        from ..estimators import LossRanker
+
+        return LossRanker
+
+    def candidates(self):
+        """One candidate per registered ranking loss the ranker can feed.
+
+        Left out (ask for them by name): losses that carry their own model
+        (``tsprank``, ``grouprank``: slower, a set model per query) and losses
+        that need another input of their own.
+        """
+        candidates = {}
+        for name in list_losses(self.name):
+            cls = get_loss_class(name)
+            own_model = getattr(cls, "module_class", None) is not None
+            if not own_model and set(cls.requires) <= _RANKING_PROVIDED:
+                candidates[name] = {"loss": name}
+        return candidates
+
+    def references(self, random_state):
+        """A pointwise ``HistGradientBoostingRegressor`` on the relevance and,
+        when LightGBM is installed, its LambdaRank ranker
+        (:class:`~sklearn_losses.compare.QidLGBMRanker`)."""
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        references = {
+            "HistGradientBoosting(pointwise)": HistGradientBoostingRegressor(
+                random_state=random_state
+            )
+        }
+        try:
+            from ._lgbm import QidLGBMRanker
+        except ImportError:
+            return references
+        references["LGBMRanker(lambdarank)"] = QidLGBMRanker(
+            random_state=random_state, n_jobs=1, verbose=-1
+        )
+        return references
+
+    def prepare_target(self, y, pos_label=None):
+        _refuse_pos_label(pos_label, self.name)
+        return relevance_target(y), None
+
+    def describe(self, y, positive, qid=None):
+        grades = np.unique(y)
+        if len(grades) <= 10:
+            shown = "grades " + ", ".join(f"{_plain(g):g}" for g in grades)
+        else:
+            shown = f"relevance from {np.min(y):.4g} to {np.max(y):.4g}"
+        relevant = f"{np.mean(y >= 1):.1%} of rows relevant (>= 1)"
+        if qid is None:
+            return f"{shown}; {relevant}"
+        _, sizes = np.unique(qid, return_counts=True)
+        return (
+            f"{shown}; {len(sizes)} queries of {sizes.min()} to {sizes.max()} "
+            f"rows (mean {sizes.mean():.1f}); {relevant}"
+        )
+
+    def folds(self, cv, y, random_state, qid=None):
+        """``GroupKFold`` over the queries (shuffled, seeded), or ``cv``
+        itself when it is a splitter (it gets ``groups=qid``)."""
+        if not isinstance(cv, (int, np.integer)) or isinstance(cv, bool):
+            return super().folds(cv, y, random_state)
+        if cv < 2:
+            raise ValueError(f"cv must be at least 2; got {cv}.")
+        if qid is not None:
+            n_queries = len(np.unique(qid))
+            if n_queries < cv:
+                raise ValueError(
+                    f"The data has {n_queries} queries, fewer than the {cv} folds "
+                    "(a query is never split between folds): lower cv."
+                )
+        from sklearn.model_selection import GroupKFold
+
+        return GroupKFold(int(cv), shuffle=True, random_state=random_state)
+
+    def splits(self, folds, y, qid=None):
+        """The folds of ``folds.split(X, y, groups=qid)``; a splitter that
+        cuts a query between training and test rows is refused."""
+        splits = list(folds.split(np.zeros((len(y), 1)), y, groups=qid))
+        for train, test in splits:
+            cut = np.intersect1d(qid[train], qid[test])
+            if len(cut):
+                raise ValueError(
+                    f"The splitter {folds!r} puts rows of query {_plain(cut[0])!r} "
+                    "in both the training and the test rows of a fold; a query "
+                    "must stay whole: use GroupKFold (an int cv does)."
+                )
+        return splits
+
+    def preprocessor(self, numeric, categorical, n_train):
+        from sklearn.preprocessing import QuantileTransformer
+
+        preprocessor = make_preprocessor(numeric, categorical)
+        if numeric:
+            quantiles = QuantileTransformer(
+                n_quantiles=max(1, min(1000, int(n_train))),
+                output_distribution="normal",
+                subsample=None,
+            )
+            preprocessor.set_params(numeric__standardscaler=quantiles)
+        return preprocessor
+
+    def metric(self, name):
+        """The :class:`Metric` of a ranking metric name: ``ndcg`` (all rows),
+        ``ndcg@k``, ``map`` (relevant: relevance >= 1), ``map@t`` (relevance
+        >= ``t``), ``mrr``, ``kendall_tau``, ``pairwise_accuracy``; each a
+        mean over the test queries (:mod:`sklearn_losses.metrics`)."""
+        from ..metrics import GroupedRankingScorer
+
+        if not isinstance(name, str):
+            raise TypeError(
+                f"A metric is a metric name (str); got {type(name).__name__}. "
+                "Pass scoring={name: scorer} for scorer objects."
+            )
+        match = _RANKING_METRIC.fullmatch(name)
+        if match is None or match["k"] == "0":
+            close = difflib.get_close_matches(
+                name, ["ndcg@5", "ndcg@10", "ndcg", "map", "mrr", "kendall_tau"], n=1
+            )
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"Metric {name!r} is not a ranking metric.{hint} A ranking target "
+                f"is scored by query: {_RANKING_NAMES} (e.g. "
+                f"{', '.join(self.default_scoring)})."
+            )
+        if match["ndcg"]:
+            params = {} if match["k"] is None else {"k": int(match["k"])}
+            return Metric(name, GroupedRankingScorer("ndcg", **params))
+        if match["map"]:
+            params = (
+                {} if match["t"] is None else {"relevance_threshold": float(match["t"])}
+            )
+            return Metric(name, GroupedRankingScorer("map", **params))
+        return Metric(name, GroupedRankingScorer(match["other"]))
+
+    def predictions(self, estimator, X, **metadata):
+        from ..metrics._ranking import _predict_takes_qid
+
+        qid = metadata.get("qid")
+        if qid is not None and _predict_takes_qid(estimator):
+            return estimator.predict(X, qid=qid)
+        return estimator.predict(X)
+
+
+def relevance_target(y):
+    """Check a ranking target (the relevance of each row) and return it as
+    floats.
+
+    Raises
+    ------
+    ValueError
+        For an empty target, missing values, values that are not numbers, or
+        a negative relevance.
+
+    Examples
+    --------
+    >>> from sklearn_losses.compare._tasks import relevance_target
+    >>> relevance_target([0, 2, 1])
+    array([0., 2., 1.])
+    """
+    y = check_target(y)
+    try:
+        values = y.astype(np.float64)
+    except (TypeError, ValueError):
+        shown = ", ".join(repr(_plain(v)) for v in np.unique(y.astype(str))[:5])
+        raise ValueError(
+            f"A ranking target is the relevance of each row, a number >= 0 "
+            f"(higher is better); this one holds values such as {shown}."
+        ) from None
+    if not np.all(np.isfinite(values)):
+        raise ValueError("The relevance target has infinite values.")
+    if np.any(values < 0):
+        raise ValueError(
+            f"The relevance target has negative values (minimum {values.min():g}, "
+            f"{int(np.sum(values < 0))} rows); relevance is a grade >= 0, higher is "
+            "better: shift or rank-transform it."
+        )
+    return values
+
+
+def check_qid(qid, n_rows):
+    """The query ids as a 1-D array of ``n_rows`` values without missing ones.
+
+    Examples
+    --------
+    >>> from sklearn_losses.compare._tasks import check_qid
+    >>> check_qid([3, 3, 1], 3)
+    array([3, 3, 1])
+    """
+    qid = np.asarray(qid)
+    if qid.ndim != 1:
+        raise ValueError(f"qid must be 1-D (one query id per row); got {qid.shape}.")
+    if len(qid) != n_rows:
+        raise ValueError(
+            f"qid has {len(qid)} values but the data has {n_rows} rows; give one "
+            "query id per row."
+        )
+    missing = require("pandas").isna(qid)
+    if missing.any():
+        raise ValueError(
+            f"qid has {int(missing.sum())} missing query ids; every row needs one."
+        )
+    return qid
+
+
 def _refuse_pos_label(pos_label, task):
     if pos_label is not None:
         raise ValueError(
@@ -484,19 +742,22 @@ def _plain(value):
 
 
 _TASKS = {
-    task.name: task for task in (BinaryTask(), MulticlassTask(), RegressionTask())
+    task.name: task
+    for task in (BinaryTask(), MulticlassTask(), RegressionTask(), RankingTask())
 }
 
 
 def get_task(name):
-    """The :class:`Task` called ``name`` (``"binary"``, ``"multiclass"`` or
-    ``"regression"``).
+    """The :class:`Task` called ``name`` (``"binary"``, ``"multiclass"``,
+    ``"regression"`` or ``"ranking"``).
 
     Examples
     --------
     >>> from sklearn_losses.compare import get_task
     >>> get_task("regression").default_scoring
     ('rmse', 'mae', 'r2')
+    >>> get_task("ranking").default_scoring
+    ('ndcg@5', 'ndcg@10', 'map')
     """
     if isinstance(name, Task):
         return name
@@ -508,10 +769,11 @@ def get_task(name):
         ) from None
 
 
-def resolve_task(y, task="auto", pos_label=None):
+def resolve_task(y, task="auto", pos_label=None, qid=None):
     """The task of a target, and the target prepared for it.
 
-    ``"auto"`` compares a continuous target (floats with more than
+    ``"auto"`` compares a target with query ids (``qid``) as ranking, a
+    continuous target (floats with more than
     :data:`~sklearn_losses._tables.MAX_FLOAT_CLASSES` distinct values; see
     :func:`~sklearn_losses._tables.looks_continuous`) as regression, a target
     of two classes as binary and one of more classes as multiclass.
@@ -519,15 +781,20 @@ def resolve_task(y, task="auto", pos_label=None):
     Parameters
     ----------
     y : array-like of shape (n_samples,)
-    task : {"auto", "binary", "multiclass", "regression"}, default="auto"
+    task : {"auto", "binary", "multiclass", "regression", "ranking"}, \
+default="auto"
     pos_label : None or label, default=None
         The positive class of a binary target (refused for the other tasks).
+    qid : None or array-like of shape (n_samples,), default=None
+        Query ids: they make the target a ranking target (``"auto"``), are
+        required by ``"ranking"`` and refused by the other tasks.
 
     Returns
     -------
     task : Task
     y : ndarray of shape (n_samples,)
-        0/1 for binary, the labels for multiclass, floats for regression.
+        0/1 for binary, the labels for multiclass, floats for regression and
+        ranking.
     positive : label or None
         The positive class of a binary target.
 
@@ -536,8 +803,9 @@ def resolve_task(y, task="auto", pos_label=None):
     ValueError
         For an unknown task, a target the task cannot use (string labels for
         regression, more than two classes for binary, a continuous target for
-        classification, one class, missing values) or a ``pos_label`` that does
-        not apply.
+        classification, a negative relevance for ranking, one class, missing
+        values), query ids with a task that is not ranking or ranking without
+        them, or a ``pos_label`` that does not apply.
 
     Examples
     --------
@@ -549,10 +817,24 @@ def resolve_task(y, task="auto", pos_label=None):
     'regression'
     >>> resolve_task([1, 2, 3, 3], task="regression")[1]
     array([1., 2., 3., 3.])
+    >>> resolve_task([0, 2, 1, 0], qid=[1, 1, 2, 2])[0].name
+    'ranking'
     """
+    if qid is not None and task not in ("auto", "ranking"):
+        raise ValueError(
+            f"Query ids (qid) apply to a ranking target; this one is compared as "
+            f"{task!r}. Leave qid out, or use task 'ranking' (or 'auto')."
+        )
+    if task == "ranking" and qid is None:
+        raise ValueError(
+            "Task 'ranking' needs the query id of each row: pass qid= (on the "
+            "command line --qid COLUMN)."
+        )
     if task == "auto":
         y = check_target(y)
-        if looks_continuous(y):
+        if qid is not None:
+            task = "ranking"
+        elif looks_continuous(y):
             task = "regression"
         else:
             task = "binary" if len(np.unique(y)) <= 2 else "multiclass"
