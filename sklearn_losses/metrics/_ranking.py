@@ -203,9 +203,9 @@ def _ranked(groups, y_score):
 
 
 def _block_sums(new_block, *values):
-    """Per tied block: the block index of each row and the sums of ``values``."""
+    """The sums of each of ``values`` over each block of tied rows."""
     block = np.cumsum(new_block) - 1
-    return block, [np.bincount(block, weights=v) for v in values]
+    return [np.bincount(block, weights=v) for v in values]
 
 
 # -- NDCG ----------------------------------------------------------------------
@@ -307,7 +307,7 @@ def ndcg_by_query(
                 "gain='exp2' overflows for y_true >= 1024; use gain='linear' or "
                 "smaller labels."
             )
-        gains = np.expm1(y_true * np.log(2.0))
+        gains = np.exp2(y_true) - 1.0
     else:
         gains = y_true
 
@@ -318,7 +318,7 @@ def ndcg_by_query(
     if ignore_ties:
         dcg = np.bincount(query, gains[order] * discount, minlength=groups.n_queries)
     else:
-        block, (block_gain, block_size, block_discount) = _block_sums(
+        block_gain, block_size, block_discount = _block_sums(
             new_block, gains[order], np.ones(len(order)), discount
         )
         dcg = np.bincount(
@@ -410,10 +410,8 @@ def map_by_query(
     _check_choice("no_relevant", no_relevant, ("skip", "zero"))
     relevant = _relevant(y_true, relevance_threshold).astype(np.float64)
     n_relevant = np.bincount(groups.index, relevant, minlength=groups.n_queries)
-    order, query, position, new_block = _ranked(groups, y_score)
-    block, (block_tp, block_size) = _block_sums(
-        new_block, relevant[order], np.ones(len(order))
-    )
+    order, query, _, new_block = _ranked(groups, y_score)
+    block_tp, block_size = _block_sums(new_block, relevant[order], np.ones(len(order)))
     block_query = query[new_block]
     # Rows and relevant rows up to the end of each block, within its query
     # (whole counts: exact in float64).
@@ -534,12 +532,15 @@ def _count_prefix_less(values, segment, start, position, bound):
         has_block = ((position >> level) & 1).astype(bool)
         if has_block.any():
             keys = np.sort((segment + ((local >> level) << level)) * span + values)
+            # The block starts at row ``first``: ``first`` keys sort before it.
             first = start[has_block] + (
                 (position[has_block] >> (level + 1)) << (level + 1)
             )
-            counts[has_block] += np.searchsorted(
-                keys, first * span + bound[has_block]
-            ) - np.searchsorted(keys, first * span)
+            needles = first * span + bound[has_block]
+            ascending = np.argsort(needles)  # sorted needles search faster
+            found = np.empty(len(needles), dtype=np.int64)
+            found[ascending] = np.searchsorted(keys, needles[ascending])
+            counts[has_block] += found - first
         level += 1
     return counts
 
@@ -641,7 +642,7 @@ def kendall_tau_by_query(
         y_true, y_score, qid, sample_weight, required=False
     )
     _check_choice("variant", variant, ("b", "c"))
-    pairs, lower, higher = _pair_counts(y_true, y_score, groups)
+    _, lower, higher = _pair_counts(y_true, y_score, groups)
     nq = groups.n_queries
     q = groups.index
     net = np.bincount(q, lower - higher, minlength=nq)
@@ -760,8 +761,8 @@ _METRICS = {
 
 
 def _predict_takes_qid(estimator):
-    """Whether ``estimator.predict`` accepts ``qid`` (a ``**params`` of a
-    Pipeline or a search is followed to the estimator that predicts)."""
+    """Whether ``estimator.predict`` accepts ``qid`` (a Pipeline's
+    ``**params`` is followed to its final step)."""
     try:
         parameters = inspect.signature(estimator.predict).parameters
     except (TypeError, ValueError):
@@ -770,12 +771,10 @@ def _predict_takes_qid(estimator):
         return True
     if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         return False
-    inner = getattr(estimator, "_final_estimator", None)
-    if inner is None:
-        inner = getattr(estimator, "best_estimator_", None)
-    if inner is None or inner == "passthrough":
+    final = getattr(estimator, "_final_estimator", None)
+    if final is None:
         return True
-    return _predict_takes_qid(inner)
+    return not isinstance(final, str) and _predict_takes_qid(final)
 
 
 class GroupedRankingScorer(BaseEstimator):
@@ -805,7 +804,8 @@ callable, default="ndcg"
         :func:`mrr_by_query`, :func:`kendall_tau_by_query`,
         :func:`pairwise_accuracy`), or a callable ``f(y_true, y_score, qid,
         **metric_params)`` (with a ``sample_weight`` keyword for weighted
-        scoring) that returns a float, greater is better.
+        scoring) that returns a float, greater is better; it gets
+        ``qid=None`` when no query ids are given.
     **metric_params
         Keyword arguments of the metric, e.g. ``k=10`` for NDCG.
 
@@ -822,8 +822,11 @@ callable, default="ndcg"
     0.8155
     """
 
+    # qid is requested by default; sample_weight, as in scikit-learn's own
+    # scorers, only when asked for (set_score_request(sample_weight=True)).
     __metadata_request__score = {
         "qid": True,
+        "sample_weight": None,
         "estimator": metadata_routing.UNUSED,
         "y_true": metadata_routing.UNUSED,
     }
@@ -892,7 +895,10 @@ callable, default="ndcg"
         float
         """
         function = self._metric_function()
-        needs_qid = self.metric not in ("kendall_tau", "pairwise_accuracy")
+        needs_qid = isinstance(self.metric, str) and self.metric not in (
+            "kendall_tau",
+            "pairwise_accuracy",
+        )
         if qid is None and needs_qid:
             raise ValueError(
                 f"GroupedRankingScorer(metric={self.metric!r}) needs the query id "

@@ -147,6 +147,16 @@ def test_ndcg_string_qids_and_row_order_do_not_matter():
     )
 
 
+def test_pandas_inputs():
+    pd = pytest.importorskip("pandas")
+    y, s, qid = _random_queries(15)
+    frame = pd.DataFrame({"y": y, "s": s, "q": [f"q{q}" for q in qid]})
+    for metric in (ndcg_by_query, map_by_query, mrr_by_query, kendall_tau_by_query):
+        assert metric(frame.y, frame.s, frame.q) == pytest.approx(
+            metric(y, s, qid), abs=1e-13
+        )
+
+
 def test_ndcg_queries_without_relevant_rows():
     y = [0, 0, 0, 2, 0, 1]
     s = [0.3, 0.2, 0.1, 0.5, 0.4, 0.0]
@@ -313,6 +323,12 @@ def test_kendall_equals_scipy_per_query(variant):
     assert kendall_tau_by_query(y, s, variant=variant) == pytest.approx(
         kendalltau(y, s, variant=variant).statistic, abs=1e-12
     )
+
+
+def test_kendall_long_queries_equal_scipy():
+    y, s, qid = _random_queries(16, n_queries=8, max_len=300, n_labels=5, n_scores=40)
+    taus = _per_query(lambda a, b: kendalltau(a, b).statistic, y, s, qid)
+    assert kendall_tau_by_query(y, s, qid) == pytest.approx(taus.mean(), abs=1e-12)
 
 
 # -- pairwise accuracy -------------------------------------------------------------
@@ -537,11 +553,13 @@ def test_scorer_equals_metric_and_passes_qid_to_predict(ranking_data):
         (pairwise_accuracy_scorer(), pairwise_accuracy),
     ]:
         assert scorer(model, X, y, qid=qid) == pytest.approx(metric(y, scores, qid))
-    # An estimator whose predict takes no qid is called without it.
-    plain = PlainRidge().fit(X, y)
-    assert ndcg_scorer(k=3)(plain, X, y, qid=qid) == pytest.approx(
-        ndcg_by_query(y, plain.predict(X), qid, k=3)
-    )
+    # An estimator (or a Pipeline ending in one) whose predict takes no qid
+    # is called without it.
+    for plain in (PlainRidge(), make_pipeline(StandardScaler(), PlainRidge())):
+        plain.fit(X, y)
+        assert ndcg_scorer(k=3)(plain, X, y, qid=qid) == pytest.approx(
+            ndcg_by_query(y, plain.predict(X), qid, k=3)
+        )
 
 
 def test_scorer_without_qid_says_how_to_route_it(ranking_data):
