@@ -179,9 +179,12 @@ def test_registered_equivalences(name, params, other, other_params, width, k, da
 
 
 def test_every_registered_equivalence_is_checked():
-    registered = sum(len(get_loss_class(n).equivalences) for n in list_losses())
+    # Classification losses here; ranking losses' equivalences (on lists) are
+    # checked in test_ranking.py.
+    names = sorted(set(list_losses("binary")) | set(list_losses("multiclass")))
+    registered = sum(len(get_loss_class(n).equivalences) for n in names)
     assert registered >= 7
     checked = {(p.values[0], str(p.values[1])) for p in EQUIVALENCES}
-    for name in list_losses():
+    for name in names:
         for params, _, _ in get_loss_class(name).equivalences:
             assert (name, str(params)) in checked

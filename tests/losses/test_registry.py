@@ -411,7 +411,7 @@ def test_register_loss_roundtrip(clean_registry):
     assert get_loss_class("_test_dummy_xyz") is cls
     assert get_loss_class("_test_dxyz") is cls
     assert type(get_loss("_test_dummy_xyz")) is cls
-    assert list_losses("ranking") == ["_test_dummy_xyz"]
+    assert "_test_dummy_xyz" in list_losses("ranking")
     check_loss_task("_test_dummy_xyz", "ranking")
     # registering the same class again is harmless
     assert register_loss(cls) is cls
