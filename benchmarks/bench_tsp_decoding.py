@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sklearn_losses.losses.tsprank import (
+from sklearn_losses.modules.tsprank import (
     _local_search,
     _path_score,
     exact_open_path,

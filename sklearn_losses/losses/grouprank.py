@@ -23,6 +23,7 @@ import math
 import torch
 
 from .._validation import integer, one_of, real, validate_params
+from ..modules.set_encoder import GroupwiseScorer
 from ._base import _TRUSTED_TARGETS
 from ._lists import (
     RankingLoss,
@@ -368,23 +369,6 @@ def gaussian_surrogate(
     return out
 
 
-def _lazy_module_class():
-    from ..modules.set_encoder import GroupwiseScorer
-
-    return GroupwiseScorer
-
-
-class _DefaultModule:
-    """Class attribute resolved on access, so that importing the losses does
-    not import the modules."""
-
-    def __init__(self, load):
-        self.load = load
-
-    def __get__(self, obj, owner=None):
-        return self.load()
-
-
 # -- GroupRank -------------------------------------------------------------------
 _OBJECTIVES = ("supervised", "rl_gaussian", "rl_pl")
 
@@ -476,7 +460,7 @@ class GroupRankLoss(RankingLoss):
     exact_gradient = False
     key_parameter = "objective"
     default_grid = {"objective": list(_OBJECTIVES)}
-    module_class = _DefaultModule(_lazy_module_class)
+    module_class = GroupwiseScorer
 
     def __init__(
         self,

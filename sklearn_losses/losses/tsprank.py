@@ -10,16 +10,12 @@ weight (free start and end; first = best):
     \hat\pi = \arg\max_\pi S_A(\pi), \qquad
     S_A(\pi) = \sum_{k=1}^{n-1} A_{\pi_k \pi_{k+1}}.
 
-This module holds the decoders of that path (pure numpy, so that the loss, the
-network and the estimators share them) and the training loss:
+This module holds the training losses; the network and the path decoders
+(:func:`~sklearn_losses.modules.tsprank.exact_open_path`, Held-Karp dynamic
+programming; :func:`~sklearn_losses.modules.tsprank.heuristic_open_path`,
+greedy successors and local search; :func:`~sklearn_losses.modules.tsprank.best_paths`
+for a padded batch) are in :mod:`sklearn_losses.modules.tsprank`:
 
-- :func:`exact_open_path`: Held-Karp dynamic programming, exact, vectorised
-  over subsets and ends, up to ``n = 20`` items;
-- :func:`heuristic_open_path`: greedy successors and local search
-  (relocate and swap moves, no segment reversal), deterministic, any ``n``;
-- :func:`best_open_path`: exact up to ``dp_max_n`` items, heuristic beyond;
-- :func:`best_paths`: the best path of every list of a padded ``[B, L, L]``
-  batch, lists of equal length solved together;
 - :func:`tsprank_global_loss`, :func:`successor_ce`, :func:`pairwise_bce`:
   the global (structured max-margin) and local losses on pair scores;
 - :class:`TSPRankLoss`: the registered loss (``"tsprank"``), which gets the
@@ -28,427 +24,21 @@ network and the estimators share them) and the training loss:
 
 from __future__ import annotations
 
-import functools
-import numbers
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .._validation import check_real
+from ..modules.tsprank import DP_MAX_N, TSPRankModule, _check_dp_max_n, best_paths
 from ._base import _TRUSTED_TARGETS, BaseLoss, check_weights
 from ._lists import pack_lists, reduce_lists
 from ._registry import register_loss
 
 __all__ = [
     "TSPRankLoss",
-    "best_open_path",
-    "best_paths",
-    "exact_open_path",
-    "heuristic_open_path",
     "pairwise_bce",
     "successor_ce",
     "tsprank_global_loss",
-    "DP_MAX_N",
 ]
-
-#: The largest list the exact decoder accepts (``2**n * n`` table entries).
-DP_MAX_N = 20
-
-# Cap on the float64 entries of the dynamic-programming tables of the lists
-# solved together (64 MiB; one list of 17 or more items takes more on its own).
-_DP_TABLE_ENTRIES = 1 << 23
-
-
-# -- inputs --------------------------------------------------------------------
-def _as_matrix(A, name="A"):
-    """``A`` as a square float64 numpy array (torch tensors are detached)."""
-    if isinstance(A, torch.Tensor):
-        A = A.detach().cpu().to(torch.float64).numpy()
-    try:
-        A = np.asarray(A, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be a square matrix of pair scores (numpy array or torch "
-            f"tensor); got {type(A).__name__}."
-        ) from None
-    if A.ndim != 2 or A.shape[0] != A.shape[1]:
-        raise ValueError(
-            f"{name} must be a square (n, n) matrix of pair scores; got shape "
-            f"{A.shape}."
-        )
-    if not np.isfinite(A).all():
-        raise ValueError(f"{name} must hold finite pair scores.")
-    return A
-
-
-def _check_dp_max_n(dp_max_n):
-    if not (
-        isinstance(dp_max_n, numbers.Integral)
-        and not isinstance(dp_max_n, bool)
-        and 1 <= dp_max_n <= DP_MAX_N
-    ):
-        raise ValueError(
-            f"dp_max_n must be an int in [1, {DP_MAX_N}] (the longest list decoded "
-            f"exactly; longer lists use the heuristic); got {dp_max_n!r}."
-        )
-    return int(dp_max_n)
-
-
-def _path_score(A, path):
-    path = np.asarray(path, dtype=np.intp)
-    return float(A[path[:-1], path[1:]].sum()) if len(path) > 1 else 0.0
-
-
-# -- exact decoding: Held-Karp ---------------------------------------------------
-@functools.lru_cache(maxsize=DP_MAX_N + 1)
-def _subset_layers(n):
-    """Subsets of ``n`` items grouped by size 1..n-1, and their membership."""
-    masks = np.arange(1 << n, dtype=np.int64)
-    members = ((masks[:, None] >> np.arange(n)) & 1).astype(bool)
-    size = members.sum(1)
-    order = np.argsort(size, kind="stable")
-    bounds = np.searchsorted(size[order], np.arange(n + 1))
-    layers = []
-    for k in range(1, n):
-        layer = order[bounds[k] : bounds[k + 1]]
-        src, end = np.nonzero(~members[layer])  # items that can follow
-        layers.append((layer, src, end, layer[src] | (np.int64(1) << end)))
-    return layers
-
-
-def _held_karp(A):
-    """Best open paths of a stack ``A`` of shape ``(G, n, n)``, ``n >= 2``.
-
-    ``dp[g, S, j]`` is the best score of a path visiting exactly the subset
-    ``S`` and ending at ``j``; subsets grow one size at a time, every subset
-    of a size and every end at once. No parent table is kept: the trace back
-    recomputes each predecessor as the first maximiser, as the forward pass
-    chose it. Returns the paths ``(G, n)``.
-    """
-    G, n, _ = A.shape
-    full = (1 << n) - 1
-    paths = np.empty((G, n), dtype=np.intp)
-    per_chunk = max(1, _DP_TABLE_ENTRIES // ((1 << n) * n))
-    items = np.arange(n)
-    for lo in range(0, G, per_chunk):
-        a = A[lo : lo + per_chunk]
-        g = a.shape[0]
-        dp = np.full((g, 1 << n, n), -np.inf)
-        dp[:, 1 << items, items] = 0.0
-        for layer, src, end, target in _subset_layers(n):
-            # best[g, S, k] = max_j dp[g, S, j] + A[g, j, k]
-            cur = dp[:, layer]
-            best = cur[:, :, 0, None] + a[:, None, 0, :]
-            for j in range(1, n):
-                np.maximum(best, cur[:, :, j, None] + a[:, None, j, :], out=best)
-            dp[:, target, end] = best[:, src, end]
-        rows = np.arange(g)
-        last = dp[:, full].argmax(1)
-        mask = np.full(g, full, dtype=np.int64)
-        for t in range(n - 1, 0, -1):
-            paths[lo + rows, t] = last
-            mask = mask ^ (np.int64(1) << last)
-            last = (dp[rows, mask] + a[rows, :, last]).argmax(1)
-        paths[lo + rows, 0] = last
-    return paths
-
-
-def exact_open_path(A):
-    r"""Maximum-weight open Hamiltonian path, exactly (Held-Karp).
-
-    Finds :math:`\arg\max_\pi \sum_{k=1}^{n-1} A_{\pi_k \pi_{k+1}}` over all
-    orders :math:`\pi` of the ``n`` items, with free start and end, by dynamic
-    programming over subsets: :math:`d(\{j\}, j) = 0` and
-    :math:`d(S \cup \{k\}, k) = \max_{j \in S} d(S, j) + A_{jk}`; the answer is
-    :math:`\max_j d(\text{all}, j)`, traced back by recomputing each
-    predecessor. Time :math:`O(2^n n^2)` and memory :math:`O(2^n n)`,
-    vectorised in numpy over all subsets of a size and all ends (about 0.04 s
-    at ``n = 16`` and 2 s at ``n = 20`` on one core).
-    Ties go to the lowest item index (deterministic).
-
-    Parameters
-    ----------
-    A : array-like or torch.Tensor of shape (n, n)
-        Finite pair scores, ``A[i, j]`` the reward for ``j`` right after
-        ``i``. The diagonal is never used. At most ``DP_MAX_N = 20`` items.
-
-    Returns
-    -------
-    path : list of int
-        The items in path order (first = best).
-    score : float
-        :math:`S_A` of the path. ``n = 1`` gives ``([0], 0.0)``; ``n = 0``
-        gives ``([], 0.0)``.
-
-    Raises
-    ------
-    ValueError
-        For more than 20 items (use :func:`best_open_path`, whose
-        ``dp_max_n`` switches to :func:`heuristic_open_path`).
-
-    Examples
-    --------
-    >>> A = [[0.0, 0.35, -0.4, -0.65], [1.0, 0.0, -0.05, -0.425],
-    ...      [0.9, 0.6, 0.0, -0.2], [0.0, 0.225, 0.45, 0.0]]
-    >>> path, score = exact_open_path(A)
-    >>> path, round(score, 6)
-    ([3, 2, 1, 0], 2.05)
-    """
-    A = _as_matrix(A)
-    n = A.shape[0]
-    if n > DP_MAX_N:
-        raise ValueError(
-            f"exact decoding is limited to n <= {DP_MAX_N} items (dp_max_n); got "
-            f"n={n}. Use best_open_path, which decodes lists longer than dp_max_n "
-            "with the heuristic."
-        )
-    if n <= 1:
-        return list(range(n)), 0.0
-    path = _held_karp(A[None])[0]
-    return path.tolist(), _path_score(A, path)
-
-
-# -- heuristic decoding -----------------------------------------------------------
-def _greedy_paths(A):
-    """One greedy path per start item (next = best unvisited successor),
-    ``(n, n)``, and their scores."""
-    n = A.shape[0]
-    starts = np.arange(n)
-    paths = np.empty((n, n), dtype=np.intp)
-    paths[:, 0] = starts
-    visited = np.zeros((n, n), dtype=bool)
-    visited[starts, starts] = True
-    scores = np.zeros(n)
-    current = starts
-    for t in range(1, n):
-        row = np.where(visited, -np.inf, A[current])
-        nxt = row.argmax(1)
-        scores += row[starts, nxt]
-        visited[starts, nxt] = True
-        paths[:, t] = nxt
-        current = nxt
-    return paths, scores
-
-
-def _local_search(A, path, max_moves, max_segment=3):
-    """Best-improvement local search with relocate and swap moves.
-
-    A dummy item ``n`` with zero arcs pads both ends of the path, so that the
-    end points move like any other. Relocate takes a run of 1 to
-    ``max_segment`` consecutive items out and puts it back, in the same
-    order, between two other neighbours (or-opt); swap exchanges two items.
-    No move reverses a segment (which would flip arc directions of an
-    asymmetric ``A``). Each round evaluates every move in :math:`O(n^2)` and
-    applies the best one.
-    """
-    n = len(path)
-    W = np.zeros((n + 1, n + 1))
-    W[:n, :n] = A
-    q = np.r_[n, path, n]
-    pos = np.arange(1, n + 1)  # positions of the items in q
-    i_grid, j_grid = np.meshgrid(pos, pos, indexing="ij")
-    upper = j_grid > i_grid
-    adjacent = j_grid == i_grid + 1
-    edges = np.arange(n + 1)  # edge e joins q[e] and q[e + 1]
-    segments = []
-    for length in range(1, min(max_segment, n - 1) + 1):
-        start = np.arange(1, n - length + 2)  # first position of the run
-        blocked = (edges[None, :] >= start[:, None] - 1) & (
-            edges[None, :] <= start[:, None] + length - 1
-        )
-        segments.append((length, start, blocked))
-    tol = 1e-12 * max(1.0, float(np.abs(A).max()))
-    for _ in range(max_moves):
-        best_gain, best_move = tol, None
-        left, right = q[edges], q[edges + 1]
-        for length, start, blocked in segments:
-            # relocate the run q[p : p + length] onto edge e
-            first, last = q[start], q[start + length - 1]
-            before, after = q[start - 1], q[start + length]
-            removed = W[before, after] - W[before, first] - W[last, after]
-            inserted = (
-                W[left[None, :], first[:, None]]
-                + W[last[:, None], right[None, :]]
-                - W[left, right][None, :]
-            )
-            gain = np.where(blocked, -np.inf, removed[:, None] + inserted)
-            k = int(gain.argmax())
-            if gain.flat[k] > best_gain:
-                best_gain = gain.flat[k]
-                best_move = ("relocate", length, *divmod(k, n + 1))
-        # swap the items at positions i < j
-        xi, xj = q[i_grid], q[j_grid]
-        pi, ni, pj, nj = q[i_grid - 1], q[i_grid + 1], q[j_grid - 1], q[j_grid + 1]
-        far = (W[pi, xj] + W[xj, ni] + W[pj, xi] + W[xi, nj]) - (
-            W[pi, xi] + W[xi, ni] + W[pj, xj] + W[xj, nj]
-        )
-        near = (W[pi, xj] + W[xj, xi] + W[xi, nj]) - (W[pi, xi] + W[xi, xj] + W[xj, nj])
-        swap = np.where(upper, np.where(adjacent, near, far), -np.inf)
-        k = int(swap.argmax())
-        if swap.flat[k] > best_gain:
-            best_gain, best_move = swap.flat[k], ("swap", 1, *divmod(k, n))
-        if best_move is None:
-            break
-        kind, length, a, b = best_move
-        if kind == "relocate":
-            p, e = a + 1, b
-            run = q[p : p + length]
-            rest = np.r_[q[:p], q[p + length :]]
-            # left of the run q[e] keeps its index in ``rest``; right of it,
-            # it moves ``length`` places left
-            at = e + 1 if e < p else e + 1 - length
-            q = np.r_[rest[:at], run, rest[at:]]
-        else:
-            q[a + 1], q[b + 1] = q[b + 1], q[a + 1]
-    return q[1:-1]
-
-
-def heuristic_open_path(A, *, n_starts=4):
-    """Good open path without the exponential search: greedy plus local search.
-
-    From every start item a greedy path follows the best unvisited successor;
-    the ``n_starts`` best greedy paths are then improved by best-improvement
-    local search until no move improves the score, and the best result is
-    returned. The moves: *relocate* (move one item, or a run of up to three
-    consecutive items kept in order, between two other neighbours) and
-    *swap* (exchange two items). Segment reversal (2-opt) is not used: it
-    flips arc directions, which changes the score of an asymmetric ``A``
-    arbitrarily. Deterministic (ties to the lowest index); :math:`O(n^3)` for
-    the greedy paths and :math:`O(n^2)` per move. Never better than
-    :func:`exact_open_path`, and equal to it for ``n <= 3`` (the moves reach
-    every order of three items). On random N(0, 1) scores it finds the
-    optimum of nearly all 8-item lists and is about 1.5 % below it on average
-    at 12 and 16 items
-    (``benchmarks/bench_tsp_decoding.py``).
-
-    Parameters
-    ----------
-    A : array-like or torch.Tensor of shape (n, n)
-        Finite pair scores (diagonal unused).
-    n_starts : int, default=4
-        How many of the best greedy paths to improve (at most ``n``).
-
-    Returns
-    -------
-    path : list of int
-    score : float
-
-    Examples
-    --------
-    >>> A = [[0.0, 0.35, -0.4, -0.65], [1.0, 0.0, -0.05, -0.425],
-    ...      [0.9, 0.6, 0.0, -0.2], [0.0, 0.225, 0.45, 0.0]]
-    >>> path, score = heuristic_open_path(A)
-    >>> path, round(score, 6)
-    ([3, 2, 1, 0], 2.05)
-    """
-    A = _as_matrix(A)
-    if not (
-        isinstance(n_starts, numbers.Integral)
-        and not isinstance(n_starts, bool)
-        and n_starts >= 1
-    ):
-        raise ValueError(f"n_starts must be an int >= 1; got {n_starts!r}.")
-    n = A.shape[0]
-    if n <= 1:
-        return list(range(n)), 0.0
-    paths, scores = _greedy_paths(A)
-    best_path, best_score = None, -np.inf
-    for start in np.argsort(-scores, kind="stable")[:n_starts]:
-        path = _local_search(A, paths[start], max_moves=10 * n * n)
-        score = _path_score(A, path)
-        if score > best_score:
-            best_path, best_score = path, score
-    return best_path.tolist(), best_score
-
-
-def best_open_path(A, dp_max_n=16):
-    """Best open path: exact up to ``dp_max_n`` items, heuristic beyond.
-
-    Parameters
-    ----------
-    A : array-like or torch.Tensor of shape (n, n)
-        Finite pair scores (diagonal unused).
-    dp_max_n : int in [1, 20], default=16
-        The longest list decoded by :func:`exact_open_path`; longer lists go
-        to :func:`heuristic_open_path`.
-
-    Returns
-    -------
-    path : list of int
-    score : float
-
-    Examples
-    --------
-    >>> best_open_path([[0.0, 1.0], [2.0, 0.0]])
-    ([1, 0], 2.0)
-    """
-    dp_max_n = _check_dp_max_n(dp_max_n)
-    A = _as_matrix(A)
-    if A.shape[0] <= dp_max_n:
-        return exact_open_path(A)
-    return heuristic_open_path(A)
-
-
-def _real_slots(mask):
-    """Per list, the slots of its real items first (in slot order), and their
-    number."""
-    slots = torch.argsort((~mask).to(torch.int8), dim=-1, stable=True)
-    return slots, mask.sum(-1)
-
-
-def best_paths(A, mask=None, *, dp_max_n=16):
-    """Best open path of every list of a padded batch.
-
-    Lists of equal length up to ``dp_max_n`` are decoded together by one
-    vectorised Held-Karp run; longer lists by :func:`heuristic_open_path`.
-
-    Parameters
-    ----------
-    A : torch.Tensor of shape (B, L, L)
-        Pair scores (entries of padded items are ignored).
-    mask : torch.Tensor of shape (B, L), default=None
-        True for real items (all real when None).
-    dp_max_n : int in [1, 20], default=16
-
-    Returns
-    -------
-    paths : list of numpy.ndarray
-        For each list, its real items' slot indices in path order.
-
-    Examples
-    --------
-    >>> import torch
-    >>> A = torch.tensor([[[0.0, 1.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 0.0]]])
-    >>> best_paths(A, torch.tensor([[True, True, False]]))
-    [array([1, 0])]
-    """
-    dp_max_n = _check_dp_max_n(dp_max_n)
-    if A.ndim != 3 or A.shape[1] != A.shape[2]:
-        raise ValueError(f"A must have shape (B, L, L); got {tuple(A.shape)}.")
-    if mask is None:
-        mask = torch.ones(A.shape[:2], dtype=torch.bool, device=A.device)
-    slots, counts = _real_slots(mask)
-    values = A.detach().to("cpu", torch.float64).numpy()
-    slots, counts = slots.cpu().numpy(), counts.cpu().numpy()
-    paths = [None] * len(counts)
-    for n in np.unique(counts):
-        lists = np.flatnonzero(counts == n)
-        s = slots[lists, :n]
-        if n <= 1:
-            for b, sb in zip(lists, s, strict=True):
-                paths[b] = sb.copy()
-            continue
-        sub = values[lists[:, None, None], s[:, :, None], s[:, None, :]]
-        if not np.isfinite(sub).all():
-            raise ValueError("A must hold finite pair scores on real items.")
-        if n <= dp_max_n:
-            found = _held_karp(sub)
-        else:
-            found = np.array([heuristic_open_path(a)[0] for a in sub])
-        for k, b in enumerate(lists):
-            paths[b] = s[k][found[k]]
-    return paths
 
 
 # -- losses on pair scores ---------------------------------------------------------
@@ -526,7 +116,8 @@ def tsprank_global_loss(A, labels, mask=None, *, margin=1.0, dp_max_n=DP_MAX_N):
         \hat\pi = \arg\max_\pi S_{A'}(\pi), \qquad
         L = \frac{S_{A'}(\hat\pi) - S_A(\pi^*)}{n} \ge 0,
 
-    with :math:`\hat\pi` found exactly (:func:`exact_open_path`, batched).
+    with :math:`\hat\pi` found exactly
+    (:func:`~sklearn_losses.modules.tsprank.exact_open_path`, batched).
     The path is a constant; the gradient reaches the entries of ``A`` on both
     paths (+1/n on :math:`\hat\pi`'s arcs, -1/n on the gold arcs).
 
@@ -688,17 +279,6 @@ _LOCAL = {"successor_ce": _successor_ce_terms, "pairwise_bce": _pairwise_bce_ter
 _MODES = ("hybrid", "global", "local")
 
 
-class _OwnModuleClass:
-    """``TSPRankLoss.module_class``: the network the loss is trained with,
-    imported when first read (the losses layer imports no network at import
-    time)."""
-
-    def __get__(self, obj, owner=None):
-        from ..modules.tsprank import TSPRankModule
-
-        return TSPRankModule
-
-
 @register_loss
 class TSPRankLoss(BaseLoss):
     r"""TSPRank training loss: local pair losses and a global max-margin path loss.
@@ -707,8 +287,9 @@ class TSPRankLoss(BaseLoss):
     row; this loss asks it for the pair scores of every list,
     ``A, mask, _ = module.pair_scores(input, groups)``, where ``A[i, j]``
     rewards putting item ``j`` right after item ``i``; prediction ranks by the
-    best open path through ``A`` (:func:`best_open_path`). The gold order is
-    labels descending, ties in row order. Per list of ``n`` items:
+    best open path through ``A``
+    (:func:`~sklearn_losses.modules.tsprank.best_open_path`). The gold order
+    is labels descending, ties in row order. Per list of ``n`` items:
 
     - **global** (structured max-margin with loss-augmented inference,
       :func:`tsprank_global_loss`): :math:`A' = A + \mu (1 - M^*)`,
@@ -793,7 +374,7 @@ class TSPRankLoss(BaseLoss):
     key_parameter = "mode"
     default_grid = {}
     task_hint = "it trains a TSPRank network on lists of items by query (LossRanker)."
-    module_class = _OwnModuleClass()
+    module_class = TSPRankModule
 
     def __init__(
         self,

@@ -1,5 +1,34 @@
-"""Network modules the estimators build at fit time."""
+"""Network modules the estimators build at fit time.
 
+:class:`MLP` scores rows one by one. The others score a row in the context of
+its group (they declare ``takes_groups = True`` and the training engine calls
+them with ``groups=``): :class:`ReadProcessWrite` (a set encoder),
+:class:`GroupwiseScorer` (GroupRank's scorer of random groups) and
+:class:`TSPRankModule` (bilinear pair scores decoded as a best path).
+"""
+
+from ._packing import pack_lists, unpack_lists
 from .mlp import ACTIVATIONS, MLP
+from .set_encoder import GroupwiseScorer, ReadProcessWrite, Set2Set
+from .tsprank import (
+    TSPRankModule,
+    best_open_path,
+    best_paths,
+    exact_open_path,
+    heuristic_open_path,
+)
 
-__all__ = ["ACTIVATIONS", "MLP"]
+__all__ = [
+    "ACTIVATIONS",
+    "GroupwiseScorer",
+    "MLP",
+    "ReadProcessWrite",
+    "Set2Set",
+    "TSPRankModule",
+    "best_open_path",
+    "best_paths",
+    "exact_open_path",
+    "heuristic_open_path",
+    "pack_lists",
+    "unpack_lists",
+]

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .._validation import integer, real, validate_params
-from ..losses._lists import pack_lists, unpack_lists
+from ._packing import pack_lists, unpack_lists
 from .mlp import MLP
 
 __all__ = ["Set2Set", "ReadProcessWrite", "GroupwiseScorer", "random_partition"]

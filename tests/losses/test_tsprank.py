@@ -10,17 +10,19 @@ import torch
 from sklearn_losses.losses import get_loss_class, trusted_targets
 from sklearn_losses.losses._lists import pack_lists
 from sklearn_losses.losses.tsprank import (
-    DP_MAX_N,
     TSPRankLoss,
-    best_open_path,
-    best_paths,
-    exact_open_path,
-    heuristic_open_path,
     pairwise_bce,
     successor_ce,
     tsprank_global_loss,
 )
-from sklearn_losses.modules.tsprank import TSPRankModule
+from sklearn_losses.modules.tsprank import (
+    DP_MAX_N,
+    TSPRankModule,
+    best_open_path,
+    best_paths,
+    exact_open_path,
+    heuristic_open_path,
+)
 
 F64 = torch.float64
 
