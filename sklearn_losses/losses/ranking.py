@@ -35,10 +35,8 @@ from ._lists import (
     RankingLoss,
     as_lists,
     dcg_gains,
-    ideal_dcg,
     masked_scores,
     pair_mask,
-    plackett_luce_nll,
     reduce_lists,
     score_ranks,
 )
@@ -82,6 +80,54 @@ def _informative(labels, mask):
 def _differences(values):
     """``[B, L, L]``: ``values[i] - values[j]``."""
     return values.unsqueeze(-1) - values.unsqueeze(-2)
+
+
+# Every per-list sum below accumulates in item (or pair) order, one value
+# after the other (``cumsum``, ``index_add``, ``logcumsumexp``), and every pair
+# term is gathered from the scores: padded slots then add exact zeros and
+# change neither the value nor the gradient, bit for bit, whatever the padded
+# length (a vectorised ``sum`` rounds differently when the length changes).
+def _row_sums(values, mask):
+    """``[B]``: the sum of the real items' values of each list, in item order."""
+    values = torch.where(mask, values, 0.0)
+    if values.shape[-1] == 0:
+        return values.sum(-1)
+    return values.cumsum(-1)[..., -1]
+
+
+def _row_logsumexp(values, mask):
+    """``[B, ..., 1]``: log-sum-exp over the real items (last dimension)."""
+    filled = masked_scores(values, mask)
+    if filled.shape[-1] == 0:
+        return filled.sum(-1, keepdim=True)
+    return torch.logcumsumexp(filled, dim=-1)[..., -1:]
+
+
+def _pairs(valid):
+    """``(b, i, j)`` of the valid pairs, list by list in row-major order."""
+    return valid.nonzero(as_tuple=True)
+
+
+def _per_list(pair_values, pairs, n_lists):
+    """Per-list sums of the gathered pair values, in pair order."""
+    return pair_values.new_zeros(n_lists).index_add(0, pairs[0], pair_values)
+
+
+def _pair_sums(losses_of, scores, valid, weight=None):
+    """Per list, the summed ``weight * losses_of(s_i - s_j)`` over the valid
+    pairs and the number of valid pairs."""
+    b, i, j = pairs = _pairs(valid)
+    losses = losses_of(scores[b, i] - scores[b, j])
+    if weight is not None:
+        losses = losses * weight.expand(valid.shape)[pairs]
+    counts = torch.bincount(b, minlength=valid.shape[0]).to(scores.dtype)
+    return _per_list(losses, pairs, valid.shape[0]), counts
+
+
+def _logistic_pairs(scores, valid, scale=1.0, weight=None):
+    r"""Per list, :math:`\sum_{(i,j)} w_{ij}\,\mathrm{softplus}(-a(s_i - s_j))`
+    over the valid pairs, and the number of valid pairs."""
+    return _pair_sums(lambda d: -F.logsigmoid(scale * d), scores, valid, weight)
 
 
 def _label_order(labels, mask, scores=None, ties="stable"):
@@ -138,38 +184,43 @@ def _valid_pairs(labels, mask, min_gap=0.0):
     return valid
 
 
-def _pair_sums(pair_losses, valid):
-    """Per-list sums of the valid pair losses and the number of valid pairs."""
-    terms = torch.where(valid, pair_losses, 0.0).sum((-2, -1))
-    return terms, valid.sum((-2, -1)).to(pair_losses.dtype)
-
-
-def _logistic_pairs(scores, valid, scale=1.0, weight=None):
-    r"""Per list, :math:`\sum_{(i,j)} w_{ij}\,\mathrm{softplus}(-a(s_i - s_j))`
-    over the valid pairs, and the number of valid pairs."""
-    losses = -F.logsigmoid(scale * _differences(scores))
-    if weight is not None:
-        losses = losses * weight
-    return _pair_sums(losses, valid)
+def _plackett_luce(scores, order, mask):
+    """Plackett-Luce negative log-likelihood of ``order`` per list, ``[B]``
+    (:func:`~sklearn_losses.losses._lists.plackett_luce_nll`, summed in order)."""
+    ordered = torch.gather(masked_scores(scores, mask), -1, order)
+    real = torch.gather(mask, -1, order)
+    tails = torch.logcumsumexp(ordered.flip(-1), dim=-1).flip(-1)
+    return _row_sums(tails - ordered, real)
 
 
 def _listmle_terms(scores, labels, mask, ties):
     """ListMLE per list (0 for lists without signal) and the list counts."""
     order = _label_order(labels, mask, scores, ties)
     useful = _informative(labels, mask)
-    terms = torch.where(useful, plackett_luce_nll(scores, order, mask), 0.0)
+    terms = torch.where(useful, _plackett_luce(scores, order, mask), 0.0)
     return terms, useful.to(scores.dtype)
+
+
+def _ideal_dcg(gains, mask, k=None):
+    """``[B, 1]``: DCG of the gains sorted in descending order (at ``k``)."""
+    best = torch.sort(gains.masked_fill(~mask, -torch.inf), dim=-1, descending=True)
+    ranks = torch.arange(1, gains.shape[-1] + 1, device=gains.device)
+    real = ranks <= mask.sum(-1, keepdim=True)  # padded gains sort last
+    if k is not None:
+        real = real & (ranks <= k)
+    discounted = best.values.masked_fill(~real, 0.0) / torch.log2(
+        ranks.to(gains.dtype) + 1.0
+    )
+    return _row_sums(discounted, real).unsqueeze(-1)
 
 
 def _nonneg_gains(labels, mask, k=None):
     """``(2**y - 1) / maxDCG@k`` with labels clamped at 0 (allRank), 0 when the
     ideal DCG is 0, and 0 in padded slots."""
-    clamped = labels.clamp_min(0.0)
-    gains = dcg_gains(clamped, "exp2").masked_fill(~mask, 0.0)
-    idcg = ideal_dcg(clamped, mask, "exp2", k).unsqueeze(-1)
-    return torch.where(
-        idcg > 0, gains / idcg.clamp_min(torch.finfo(idcg.dtype).tiny), 0.0
-    )
+    gains = dcg_gains(labels.clamp_min(0.0), "exp2").masked_fill(~mask, 0.0)
+    idcg = _ideal_dcg(gains, mask, k)
+    tiny = torch.finfo(idcg.dtype).tiny
+    return torch.where(idcg > 0, gains / idcg.clamp_min(tiny), 0.0)
 
 
 def _inverse_discounts(ranks, dtype):
@@ -237,16 +288,17 @@ class RankNetLoss(RankingLoss):
     def _scale(self):
         return self.sigma
 
+    def _pair_weights(self, labels):
+        if self.weighting == "diff":
+            return _differences(labels).abs()
+        if self.weighting == "diff_pow":
+            return _differences(labels.square()).abs()
+        return None
+
     def list_terms(self, scores, labels, mask):
         scores, labels = _clean(scores, labels, mask)
-        weight = None
-        if getattr(self, "weighting", None) == "diff":
-            weight = _differences(labels).abs()
-        elif getattr(self, "weighting", None) == "diff_pow":
-            weight = _differences(labels.square()).abs()
-        return _logistic_pairs(
-            scores, _valid_pairs(labels, mask), self._scale(), weight
-        )
+        valid = _valid_pairs(labels, mask)
+        return _logistic_pairs(scores, valid, self._scale(), self._pair_weights(labels))
 
 
 @register_loss
@@ -290,12 +342,15 @@ class PairwiseLogisticLoss(RankNetLoss):
     equivalences = (({"beta": 2.0}, "ranknet", {"sigma": 2.0}),)
 
     def __init__(self, *, beta=1.0, reduction="mean"):
-        super().__init__(sigma=beta, reduction=reduction)
-        del self.sigma, self.weighting
+        RankingLoss.__init__(self, reduction=reduction)
         self.beta = beta
+        validate_params(self, {"beta": _POSITIVE})
 
     def _scale(self):
         return self.beta
+
+    def _pair_weights(self, labels):
+        return None
 
 
 @register_loss
@@ -343,8 +398,9 @@ class PairwiseHingeLoss(RankingLoss):
 
     def list_terms(self, scores, labels, mask):
         scores, labels = _clean(scores, labels, mask)
-        losses = F.relu(self.margin - _differences(scores))
-        return _pair_sums(losses, _valid_pairs(labels, mask))
+        return _pair_sums(
+            lambda d: F.relu(self.margin - d), scores, _valid_pairs(labels, mask)
+        )
 
 
 # -- listwise -----------------------------------------------------------------
@@ -402,9 +458,9 @@ class ListNetLoss(RankingLoss):
     def list_terms(self, scores, labels, mask):
         scores, labels = _clean(scores, labels, mask)
         useful = _informative(labels, mask)
-        log_p = torch.log_softmax(masked_scores(scores, mask), dim=-1)
+        log_p = scores - _row_logsumexp(scores, mask)
         if self.target == "softmax":
-            p_y = torch.softmax(masked_scores(labels, mask), dim=-1)
+            p_y = torch.exp(labels - _row_logsumexp(labels, mask))
         else:
             if labels.numel() and bool((labels < 0).any()):
                 raise ValueError(
@@ -414,7 +470,7 @@ class ListNetLoss(RankingLoss):
             total = labels.sum(-1, keepdim=True)
             useful = useful & (total.squeeze(-1) > 0)
             p_y = labels / total.clamp_min(torch.finfo(labels.dtype).tiny)
-        terms = -torch.where(mask, p_y * log_p, 0.0).sum(-1)
+        terms = -_row_sums(p_y * log_p, mask)
         return torch.where(useful, terms, 0.0), useful.to(scores.dtype)
 
 
@@ -709,9 +765,13 @@ class ApproxNDCGLoss(RankingLoss):
             others = others & ~torch.eye(
                 mask.shape[-1], dtype=torch.bool, device=mask.device
             )
-        above = torch.sigmoid(-self.alpha * _differences(scores))
-        positions = 1.0 + torch.where(others, above, 0.0).sum(-1)
-        ndcg = (gains / torch.log2(1.0 + positions)).sum(-1)
+        b, i, j = _pairs(others)
+        above = torch.sigmoid(-self.alpha * (scores[b, i] - scores[b, j]))
+        n_lists, length = scores.shape
+        positions = 1.0 + above.new_zeros(n_lists * length).index_add(
+            0, b * length + i, above
+        ).view(n_lists, length)
+        ndcg = _row_sums(gains / torch.log2(1.0 + positions), mask)
         return torch.where(useful, -ndcg, 0.0), useful.to(scores.dtype)
 
 
@@ -820,7 +880,7 @@ class LiPOLambdaLoss(RankingLoss):
                 psi = (psi / size.clamp_min(1.0)).masked_fill(~mask, 0.0)
             gains = dcg_gains(psi, self.gain).masked_fill(~mask, 0.0)
             if self.normalize_gain:
-                idcg = ideal_dcg(psi, mask, self.gain, self.topn).unsqueeze(-1)
+                idcg = _ideal_dcg(gains, mask, self.topn)
                 gains = gains / torch.where(idcg == 0, 1.0, idcg)
             disc = _inverse_discounts(ranks, labels.dtype)
             if self.topn is not None:
@@ -1116,21 +1176,20 @@ class RankListLoss(RankingLoss):
                     pairs = valid & (skips <= top)
                     if self.skip_weighting == "inverse":
                         weight = 1.0 / skips.clamp_min(1).to(scores.dtype)
-        zero = scores.new_zeros(scores.shape[:-1])
-        terms, used = zero, torch.zeros_like(zero, dtype=torch.bool)
+        terms = _row_sums(scores, mask) * 0.0  # connected to the scores
+        used = torch.zeros(scores.shape[:-1], dtype=torch.bool, device=scores.device)
         if pairs is not None:
             terms, n_pairs = _logistic_pairs(scores, pairs, 1.0, weight)
             used = n_pairs > 0
         if variant in ("lse", "local+lse"):
-            tau = self.tau
-            z = torch.where(
-                valid,
-                -_differences(scores) / tau,  # (s_b - s_a) / tau
-                torch.finfo(scores.dtype).min / 4,
-            )
-            lse = torch.logsumexp(z, dim=-1) if z.shape[-1] else zero.unsqueeze(-1)
-            per_item = tau * torch.logaddexp(torch.zeros_like(lse), lse)
+            # z[a, b] = (s_b - s_a) / tau over the competitors b of a, 0 at b = a
+            # (the 1 in log(1 + sum)), the finite fill elsewhere
+            b, i, j = competitors = _pairs(valid)
+            z = scores.new_full(valid.shape, torch.finfo(scores.dtype).min / 4)
+            z = z.index_put(competitors, (scores[b, j] - scores[b, i]) / self.tau)
+            z = torch.diagonal_scatter(z, torch.zeros_like(scores), dim1=-2, dim2=-1)
             has = valid.any(-1)
-            terms = terms + torch.where(has, per_item, 0.0).sum(-1)
+            per_item = self.tau * _row_logsumexp(z, torch.ones_like(valid))
+            terms = terms + _row_sums(per_item.squeeze(-1), has)
             used = used | has.any(-1)
         return torch.where(used, terms, 0.0), used.to(scores.dtype)
