@@ -14,7 +14,10 @@ Shared conventions
   no signal: it contributes exactly 0 and does not count in a mean. A batch
   with no such signal gives 0 with a zero gradient.
 - Padded slots never reach a term: their scores and labels are replaced by 0
-  before anything is computed, so padding changes nothing, bit for bit.
+  before anything is computed, pair terms are gathered pair by pair and every
+  per-list sum runs in item order, so padding changes neither the value nor
+  the gradient, bit for bit (on CPU; CUDA's atomic additions have no fixed
+  order).
 - Ranks "by the current scores" are 1-based, computed without gradient, ties
   in the scores broken by item order; the weights built from them are
   constants of the loss.
@@ -60,7 +63,7 @@ _LN2 = math.log(2.0)
 _POSITIVE = real(0, closed="neither")
 
 
-# -- shared private helpers ---------------------------------------------------
+# -- shared private functions ------------------------------------------------
 def _clean(scores, labels, mask):
     """Scores and labels with padded slots at 0 (nothing padded reaches a term,
     and no gradient reaches a padded score)."""
