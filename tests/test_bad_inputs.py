@@ -583,6 +583,8 @@ with torch.random.fork_rng(devices=[]):  # leave the global RNG as it was
 def _loss_inputs(name):
     """A valid (input, target, context) for loss ``name`` (6 rows)."""
     cls = get_loss_class(name)
+    if "ranking" in cls.tasks:
+        return _ranking_inputs(cls)
     if "regression" in cls.tasks:
         z = torch.linspace(-2, 2, 6, dtype=F64)
         y = torch.linspace(1, -1, 6, dtype=F64)
@@ -598,6 +600,24 @@ def _loss_inputs(name):
         "index": torch.arange(6),
         "likelihood": torch.full((6,), 0.5, dtype=F64),
     }
+    return z, y, {k: supplied[k] for k in cls.requires}
+
+
+def _ranking_inputs(cls):
+    """Scores, relevance and query ids of two queries of three rows; a loss
+    that trains its own network (``module_class``) gets that network's outputs
+    and the network."""
+    groups = torch.tensor([0, 0, 0, 1, 1, 1])
+    y = torch.tensor([2.0, 0.0, 1.0, 3.0, 1.0, 0.0], dtype=F64)
+    supplied = {"groups": groups, "epoch": 1}
+    z = torch.linspace(-2, 2, 6, dtype=F64)
+    if getattr(cls, "module_class", None) is not None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            module = cls.module_class(3).double().eval()
+        with torch.no_grad():
+            z = module(_XF, groups=groups)
+        supplied["module"] = module
     return z, y, {k: supplied[k] for k in cls.requires}
 
 
@@ -652,6 +672,13 @@ def _loss_cases():
         "target_negative",
         "target_2d",
     }
+    # Relevance labels are any real numbers (or booleans) for a ranking loss.
+    valid_for_ranking = {
+        "target_float",
+        "target_out_of_range",
+        "target_negative",
+        "target_bool",
+    }
     cases = [
         (name, case)
         for name in list_losses()
@@ -659,12 +686,20 @@ def _loss_cases():
         if not (
             "regression" in get_loss_class(name).tasks and case in valid_for_regression
         )
+        and not ("ranking" in get_loss_class(name).tasks and case in valid_for_ranking)
     ]
-    # A loss needing extra inputs, called without them.
+    # A loss needing extra inputs, called without them (a ranking loss without
+    # query ids or epoch takes the batch as one list at its final stage).
     cases += [(name, "missing_context") for name in list_losses()]
-    return [
-        c for c in cases if c[1] != "missing_context" or get_loss_class(c[0]).requires
-    ]
+    return [c for c in cases if c[1] != "missing_context" or _needed_context(c[0])]
+
+
+def _needed_context(name):
+    cls = get_loss_class(name)
+    optional = {"groups", "epoch"} if "ranking" in cls.tasks else set()
+    if name == "grouprank":
+        optional.add("module")  # without its network: one group per query
+    return [k for k in cls.requires if k not in optional]
 
 
 @pytest.mark.parametrize(("name", "case"), _loss_cases())
@@ -672,7 +707,9 @@ def test_loss_bad_input(name, case):
     loss = get_loss(name)
     z, y, kw = _loss_inputs(name)
     if case == "missing_context":
-        assert_clear_error(lambda: loss(z, y), *get_loss_class(name).requires)
+        needed = _needed_context(name)
+        rest = {k: v for k, v in kw.items() if k not in needed}
+        assert_clear_error(lambda: loss(z, y, **rest), *needed)
         return
     transform, names = LOSS_CASES[case]
     z, y, kw = transform(z, y, kw)

@@ -28,6 +28,7 @@ __all__ = [
     "ideal_dcg",
     "list_ndcg",
     "plackett_luce_nll",
+    "ordered_sum",
 ]
 
 _LIST_REDUCTIONS = ("mean", "sum", "none")
@@ -137,7 +138,19 @@ def plackett_luce_nll(scores, order, mask):
     ordered = torch.gather(masked_scores(scores, mask), -1, order)
     real = torch.gather(mask, -1, order)
     tails = torch.logcumsumexp(ordered.flip(-1), dim=-1).flip(-1)
-    return torch.where(real, tails - ordered, 0.0).sum(-1)
+    return ordered_sum(torch.where(real, tails - ordered, 0.0))
+
+
+def ordered_sum(values):
+    """Sum over the last dimension, accumulated in item order (``cumsum``).
+
+    Padded slots hold exact zeros at the end of a list, so a list's sum is the
+    same, bit for bit, whatever its padded length (a vectorised ``sum`` blocks
+    its additions by length and rounds differently).
+    """
+    if values.shape[-1] == 0:
+        return values.sum(-1)
+    return values.cumsum(-1)[..., -1]
 
 
 def reduce_lists(terms, counts, weight=None, reduction="mean"):
@@ -265,13 +278,17 @@ def as_lists(input, target, *, groups=None, mask=None, sample_weight=None):
                     "query's weight)."
                 )
     elif input.ndim == 2:
+        if groups is not None:
+            raise ValueError(
+                "with groups, input and target are flat: one score and one label "
+                f"per row, shape (n,); got input {tuple(input.shape)} and target "
+                f"{tuple(target.shape)}."
+            )
         if target.shape != input.shape:
             raise ValueError(
                 f"target must have shape {tuple(input.shape)}; got "
                 f"{tuple(target.shape)}."
             )
-        if groups is not None:
-            raise ValueError("groups is for flat (n,) input; packed input takes mask.")
         scores, labels = input, target.to(input.dtype)
         if mask is None:
             mask = torch.ones_like(scores, dtype=torch.bool)

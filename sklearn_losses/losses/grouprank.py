@@ -504,6 +504,12 @@ class GroupRankLoss(RankingLoss):
     def forward(
         self, input, target, *, sample_weight=None, groups=None, module=None, mask=None
     ):
+        if not isinstance(input, torch.Tensor) or not isinstance(target, torch.Tensor):
+            bad = "input" if not isinstance(input, torch.Tensor) else "target"
+            raise TypeError(
+                f"{bad} must be a torch.Tensor; got "
+                f"{type(input if bad == 'input' else target).__name__}."
+            )
         sets = groups
         sub = getattr(module, "last_groups_", None)
         flat = input.ndim == 1 or (

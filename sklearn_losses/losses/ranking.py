@@ -39,7 +39,9 @@ from ._lists import (
     as_lists,
     dcg_gains,
     masked_scores,
+    ordered_sum,
     pair_mask,
+    plackett_luce_nll,
     reduce_lists,
     score_ranks,
 )
@@ -92,10 +94,7 @@ def _differences(values):
 # length (a vectorised ``sum`` rounds differently when the length changes).
 def _row_sums(values, mask):
     """``[B]``: the sum of the real items' values of each list, in item order."""
-    values = torch.where(mask, values, 0.0)
-    if values.shape[-1] == 0:
-        return values.sum(-1)
-    return values.cumsum(-1)[..., -1]
+    return ordered_sum(torch.where(mask, values, 0.0))
 
 
 def _row_logsumexp(values, mask):
@@ -187,20 +186,11 @@ def _valid_pairs(labels, mask, min_gap=0.0):
     return valid
 
 
-def _plackett_luce(scores, order, mask):
-    """Plackett-Luce negative log-likelihood of ``order`` per list, ``[B]``
-    (:func:`~sklearn_losses.losses._lists.plackett_luce_nll`, summed in order)."""
-    ordered = torch.gather(masked_scores(scores, mask), -1, order)
-    real = torch.gather(mask, -1, order)
-    tails = torch.logcumsumexp(ordered.flip(-1), dim=-1).flip(-1)
-    return _row_sums(tails - ordered, real)
-
-
 def _listmle_terms(scores, labels, mask, ties):
     """ListMLE per list (0 for lists without signal) and the list counts."""
     order = _label_order(labels, mask, scores, ties)
     useful = _informative(labels, mask)
-    terms = torch.where(useful, _plackett_luce(scores, order, mask), 0.0)
+    terms = torch.where(useful, plackett_luce_nll(scores, order, mask), 0.0)
     return terms, useful.to(scores.dtype)
 
 

@@ -455,6 +455,11 @@ class TSPRankLoss(BaseLoss):
             raise TypeError(
                 f"target must be a torch.Tensor; got {type(target).__name__}."
             )
+        if input.ndim != 2:
+            raise ValueError(
+                "input must be the network's row embeddings, shape (n_rows, "
+                f"embedding_dim); got {tuple(input.shape)}."
+            )
         n = input.shape[0]
         if target.shape != (n,):
             raise ValueError(
@@ -469,6 +474,8 @@ class TSPRankLoss(BaseLoss):
         trusted = _TRUSTED_TARGETS.get()
         if not trusted and n and not bool(torch.isfinite(target).all()):
             raise ValueError("target (the relevance labels) must be finite.")
+        if not trusted and n and not bool(torch.isfinite(input.detach()).all()):
+            raise ValueError("input (the row embeddings) must be finite.")
         A, mask, _ = module.pair_scores(input, groups)
         values = [target.to(A.dtype)]
         if sample_weight is not None:
