@@ -621,7 +621,7 @@ class RankingTask(Task):
             quantiles = QuantileTransformer(
                 n_quantiles=max(1, min(1000, int(n_train))),
                 output_distribution="normal",
-                subsample=None,
+                random_state=0,  # the rows it subsamples beyond 10,000
             )
             preprocessor.set_params(numeric__standardscaler=quantiles)
         return preprocessor
