@@ -48,6 +48,19 @@ whole groups
     (b) ``LossClassifier(batch_sampler=GroupBatches(), batch_size=512)`` fitted
         with ``groups=qid``, one row per loss given with ``--losses``.
 
+ranking
+    The queries of the whole-group task with their 0 / 1 labels as relevance,
+    a budget of 512 rows per batch:
+
+    (a) the hand-written loop over whole queries of the whole-group task, each
+        batch's scores padded into a ``[queries, longest]`` matrix
+        (``pad_sequence`` of the scores split by query) with a mask from the
+        query sizes, and RankNet: ``softplus(-(s_i - s_j))`` averaged over the
+        pairs with ``y_i > y_j`` of every query of the batch;
+    (b) ``LossRanker(batch_size=512)`` fitted with ``qid=``, one row per loss
+        given with ``--ranking-losses`` (default ``ranknet``, the same loss as
+        (a), and ``listnet``, ``lambda``).
+
 numpy's BLAS and OpenMP pools are also limited to one thread (threadpoolctl)
 so that every variant runs on a single core. Only the ``fit`` call is timed
 (``time.perf_counter``, or the process's CPU time with ``--clock cpu`` on a
@@ -63,7 +76,7 @@ Target
 ------
 (b) should cost at most 1.15x the time of (a) at batch size 128 and at most
 1.05x at batch size 1024, with 2 and with 10 classes and in regression, and at
-most 1.15x with whole-group batches.
+most 1.15x with whole-group batches and in ranking (RankNet).
 
 How to run
 ----------
@@ -96,8 +109,9 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 from torch import nn
+from torch.nn.utils.rnn import pad_sequence
 
-from sklearn_losses import GroupBatches, LossClassifier, LossRegressor
+from sklearn_losses import GroupBatches, LossClassifier, LossRanker, LossRegressor
 
 N_FEATURES = 30
 HIDDEN = 64
@@ -117,6 +131,7 @@ TASKS = {
     "classification": "Classification",
     "regression": "Regression",
     "groups": "Whole-group batches",
+    "ranking": "Ranking (whole queries, RankNet)",
 }
 
 #: Row labels per task; (b) gets one row per loss (``b:<loss>``) except in
@@ -137,6 +152,10 @@ VARIANTS = {
     "groups": {
         "a": "(a) hand-written PyTorch loop over whole queries",
         "b": "(b) sklearn_losses.LossClassifier, batch_sampler=GroupBatches()",
+    },
+    "ranking": {
+        "a": "(a) hand-written PyTorch RankNet loop over whole queries",
+        "b": "(b) sklearn_losses.LossRanker",
     },
 }
 
@@ -361,6 +380,61 @@ def fit_torch_group_loop(X, y, qid, batch_size, epochs):
     return clock() - start
 
 
+def _query_batches(queries, sizes, batch_size):
+    """Whole queries shuffled and packed into batches of at most ``batch_size``
+    rows (a query that does not fit starts the next batch)."""
+    batches, batch, n_rows = [], [], 0
+    for q in torch.randperm(len(queries)).tolist():
+        if n_rows and n_rows + sizes[q] > batch_size:
+            batches.append(batch)
+            batch, n_rows = [], 0
+        batch.append(q)
+        n_rows += sizes[q]
+    batches.append(batch)
+    return batches
+
+
+def fit_torch_ranknet_loop(X, y, qid, batch_size, epochs):
+    """Variant (a) of ranking: whole queries, padded scores, RankNet.
+
+    Each batch of whole queries (packed as in :func:`fit_torch_group_loop`)
+    is scored in one call; its scores and labels are split by query and padded
+    into ``[queries, longest]`` matrices (``pad_sequence``) with a mask from
+    the sizes, and the loss is ``softplus(-(s_i - s_j))`` averaged over the
+    pairs of a query with ``y_i > y_j``.
+
+    Returns
+    -------
+    seconds : float
+    """
+    start = clock()
+    torch.manual_seed(0)
+    model = MLP(1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    Xt = torch.from_numpy(X)
+    yt = torch.from_numpy(y.astype(np.float32))
+    rows = np.argsort(qid, kind="stable")
+    bounds = np.flatnonzero(np.diff(qid[rows])) + 1
+    queries = [torch.from_numpy(r) for r in np.split(rows, bounds)]
+    sizes = [len(q) for q in queries]
+    model.train()
+    for _ in range(epochs):
+        for batch in _query_batches(queries, sizes, batch_size):
+            idx = torch.cat([queries[q] for q in batch])
+            lengths = [sizes[q] for q in batch]
+            out = model(Xt.index_select(0, idx)).squeeze(-1)
+            s = pad_sequence(out.split(lengths), batch_first=True)
+            yb = pad_sequence(yt.index_select(0, idx).split(lengths), batch_first=True)
+            real = torch.arange(s.shape[1]) < torch.tensor(lengths)[:, None]
+            valid = (
+                (yb[:, :, None] > yb[:, None, :]) & real[:, :, None] & real[:, None, :]
+            )
+            diff = s[:, :, None] - s[:, None, :]
+            loss = F.softplus(-diff[valid]).mean()
+            _train_step(model, optimizer, loss)
+    return clock() - start
+
+
 # -- (b) sklearn_losses ------------------------------------------------------------
 def _fit_timed(estimator, *args, **kwargs):
     start = clock()
@@ -417,6 +491,17 @@ def fit_group_classifier(X, y, qid, batch_size, epochs, loss="cross_entropy"):
         loss=loss, batch_sampler=GroupBatches(), **_network_params(batch_size, epochs)
     )
     return _fit_timed(clf, X, y, groups=qid)
+
+
+def fit_loss_ranker(X, y, qid, batch_size, epochs, loss="ranknet"):
+    """Variant (b) of ranking: ``LossRanker`` fitted with ``qid=``.
+
+    Returns
+    -------
+    seconds : float
+    """
+    ranker = LossRanker(loss=loss, **_network_params(batch_size, epochs))
+    return _fit_timed(ranker, X, y.astype(np.float32), qid=qid)
 
 
 # -- (c) skorch and (d) scikit-learn ------------------------------------------------
@@ -521,6 +606,7 @@ FIT_FUNCS = {
         "d": fit_sklearn_mlp_regressor,
     },
     "groups": {"a": fit_torch_group_loop, "b": fit_group_classifier},
+    "ranking": {"a": fit_torch_ranknet_loop, "b": fit_loss_ranker},
 }
 
 
@@ -531,7 +617,7 @@ def task_of(setting):
     return "classification" if isinstance(kind, int) else kind
 
 
-def variant_rows(variants, losses, task="classification"):
+def variant_rows(variants, losses, task="classification", ranking_losses=("ranknet",)):
     """Row keys and labels of ``task``: (b) once per loss, ``"b:<loss>"`` (in
     regression once, ``"b:mse"``); variants the task lacks are left out."""
     labels = VARIANTS[task]
@@ -540,7 +626,13 @@ def variant_rows(variants, losses, task="classification"):
         if key not in labels:
             continue
         if key == "b":
-            for loss in ["mse"] if task == "regression" else losses:
+            if task == "regression":
+                task_losses = ["mse"]
+            elif task == "ranking":
+                task_losses = ranking_losses
+            else:
+                task_losses = losses
+            for loss in task_losses:
                 rows[f"b:{loss}"] = f"{labels['b']}, loss={loss!r}"
         else:
             rows[key] = labels[key]
@@ -625,7 +717,7 @@ def column_label(setting):
     kind, batch_size = setting
     if kind == "regression":
         return f"regression, batch {batch_size}"
-    if kind == "groups":
+    if kind in ("groups", "ranking"):
         return f"whole queries, batch {batch_size} rows"
     return f"{kind} classes, batch {batch_size}"
 
@@ -691,6 +783,12 @@ def parse_args(argv=None):
         "whole groups; regression uses 'mse')",
     )
     parser.add_argument(
+        "--ranking-losses",
+        nargs="+",
+        default=["ranknet", "listnet", "lambda"],
+        help="losses of LossRanker, one row (b) each (ranking)",
+    )
+    parser.add_argument(
         "--variants",
         nargs="+",
         choices=list(VARIANTS["classification"]),
@@ -744,10 +842,18 @@ def _plan(args):
     if "regression" in args.tasks:
         data["regression"] = make_regression_data(args.n_samples)
         settings += [("regression", bs) for bs in args.batch_sizes]
+    if "groups" in args.tasks or "ranking" in args.tasks:
+        groups = make_group_data(args.n_samples)
     if "groups" in args.tasks:
-        data["groups"] = make_group_data(args.n_samples)
+        data["groups"] = groups
         settings += [("groups", bs) for bs in args.group_batch_sizes]
-    rows = {task: variant_rows(args.variants, args.losses, task) for task in TASKS}
+    if "ranking" in args.tasks:
+        data["ranking"] = groups
+        settings += [("ranking", bs) for bs in args.group_batch_sizes]
+    rows = {
+        task: variant_rows(args.variants, args.losses, task, args.ranking_losses)
+        for task in TASKS
+    }
     return data, settings, rows
 
 
@@ -792,8 +898,8 @@ def _run(args):
         f"{args.n_samples} rows x {N_FEATURES} features, {args.epochs} epochs, "
         f"median of {args.repeats} repeat(s), {args.clock} time"
     )
-    if "groups" in data:
-        qid = data["groups"][2]
+    if "groups" in data or "ranking" in data:
+        qid = data.get("groups", data.get("ranking"))[2]
         info["group_rows"] = int(qid.shape[0])
         info["group_queries"] = int(qid[-1]) + 1
         print(
