@@ -42,10 +42,11 @@ sees each query's full list.
 
 Findings (results/ranking.md, 3 seeds x 2 directions): on the MSLR slices
 LightGBM's LambdaRank scores NDCG@10 0.440 ± 0.007 (0.434 train -> test), and
-with these settings every pointwise-scorer loss but listnet is above it: the
-best, ``lambda`` (NDCG-Loss2++), 0.491 ± 0.012, then ``lambdarank`` 0.486,
-RankNet / pairwise logistic 0.484 (XGBoost 0.448, pointwise gradient
-boosting 0.438) — the target (within 0.01 of LightGBM) is met with a margin.
+with these settings every pointwise-scorer loss is above it (the lowest,
+listnet, 0.453). The best, ``lambda`` (NDCG-Loss2++), scores 0.491 ± 0.012,
+then ``lambdarank`` 0.486 and RankNet / pairwise logistic 0.484 (XGBoost
+0.448, pointwise gradient boosting 0.438): the target (within 0.01 of
+LightGBM) is met with a margin.
 What mattered, in order: few epochs (early overfitting on 43 queries is the
 main risk), the feature transform, dropout. ``grouprank`` (0.450) is near the
 boosters; ``tsprank`` with its defaults is far below (0.249: its decoded path
