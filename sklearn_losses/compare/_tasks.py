@@ -553,9 +553,9 @@ class RankingTask(Task):
                 random_state=random_state
             )
         }
-        try:
-            from ._lgbm import QidLGBMRanker
-        except ImportError:
+        from ._lgbm import HAS_LIGHTGBM, QidLGBMRanker
+
+        if not HAS_LIGHTGBM:
             return references
         references["LGBMRanker(lambdarank)"] = QidLGBMRanker(
             random_state=random_state, n_jobs=1, verbose=-1
