@@ -151,7 +151,10 @@ def _label_order(labels, mask, scores=None, ties="stable"):
                 stable=True,
             )
         else:
-            first = torch.argsort(torch.rand(labels.shape, device=labels.device), -1)
+            # One shuffle of the columns for the batch (as allRank): tied
+            # items of every list come out in a uniformly random order.
+            first = torch.randperm(labels.shape[-1], device=labels.device)
+            first = first.expand_as(labels)
         then = torch.argsort(
             key.gather(-1, first), dim=-1, descending=True, stable=True
         )
@@ -758,12 +761,8 @@ class ApproxNDCGLoss(RankingLoss):
             others = others & ~torch.eye(
                 mask.shape[-1], dtype=torch.bool, device=mask.device
             )
-        b, i, j = _pairs(others)
-        above = torch.sigmoid(-self.alpha * (scores[b, i] - scores[b, j]))
-        n_lists, length = scores.shape
-        positions = 1.0 + above.new_zeros(n_lists * length).index_add(
-            0, b * length + i, above
-        ).view(n_lists, length)
+        above = torch.sigmoid(-self.alpha * _differences(scores))
+        positions = 1.0 + ordered_sum(torch.where(others, above, 0.0))
         ndcg = _row_sums(gains / torch.log2(1.0 + positions), mask)
         return torch.where(useful, -ndcg, 0.0), useful.to(scores.dtype)
 
