@@ -130,7 +130,7 @@ def make_ranking(
     differs between queries and a pointwise linear model cannot find it. The
     grade of an item is its utility's position among the query's items, cut at
     fixed quantiles of a standard normal applied to the within-query z-score:
-    grades ``0 .. n_levels - 1`` with most items at 0, few at the top, ties
+    grades ``0 .. n_levels - 1`` with about half the items at 0, few at the top, ties
     within a grade, and every query of two items or more holding at least two
     grades. With ``heavy_tailed=True`` the first half of the item features are
     returned as ``exp(2 x)`` (positive, skewed counts like the click and

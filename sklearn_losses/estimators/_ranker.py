@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -102,7 +104,9 @@ class LossRanker(BaseLossEstimator):
     queries. A query of one item trains nothing (no pair, no order) but is
     scored at ``predict``. Without ``qid`` the training set is one pool (the
     preference-learning regime): each batch of ``batch_size`` random rows is
-    one list, and ``predict`` scores rows independently.
+    one list, and ``predict`` scores rows independently; the losses that carry
+    their own model need ``qid``. ``score`` needs ``qid`` when ``fit`` had
+    more than one query.
 
     Parameters
     ----------
@@ -112,9 +116,10 @@ class LossRanker(BaseLossEstimator):
         with a warning, so a grid can switch losses).
     %(network)s
     batch_size : int or "auto", default="auto"
-        Rows per batch, filled with whole queries; ``"auto"``: 1024, or the
-        largest training query when it is larger (a query is never split).
-        Without ``qid``: the length of each sampled list.
+        Rows per batch, filled with whole queries (a query is never split; one
+        larger than ``batch_size`` is a batch of its own); ``"auto"``: 1024, or
+        the largest training query when it is larger. Without ``qid``: the
+        length of each sampled list.
     batch_sampler : "auto" or BatchPlan, default="auto"
         ``"auto"``: :class:`~sklearn_losses.sampling.GroupBatches` (whole
         queries, shuffled every epoch) with ``qid``, random rows without. A
@@ -124,8 +129,9 @@ class LossRanker(BaseLossEstimator):
     validation_scoring : None, str or callable, default=None
         The score recorded each epoch as ``valid_score`` (and monitored by
         early stopping): ``None`` is mean NDCG@10 over the validation
-        queries; a name ``"ndcg"``, ``"ndcg@k"``, ``"map"``, ``"mrr"``,
-        ``"kendall_tau"`` or ``"pairwise_accuracy"``; or a callable
+        queries (weighted by their ``sample_weight``); a name ``"ndcg"``,
+        ``"ndcg@k"``, ``"map"``, ``"mrr"``, ``"kendall_tau"`` or
+        ``"pairwise_accuracy"``; or a callable
         ``metric(y_true, y_score, qid) -> float`` (greater is better).
     %(runtime)s
 
@@ -269,6 +275,11 @@ class LossRanker(BaseLossEstimator):
             self._qid_fit = qid
         else:
             self._qid_fit = None
+        if "groups" in fit_params:
+            raise TypeError(
+                "LossRanker takes the query of each row as qid=, not groups= (qid "
+                "also keeps queries whole in batches and in the validation split)."
+            )
         try:
             return super().fit(
                 X, y, sample_weight=sample_weight, groups=qid, **fit_params
@@ -301,12 +312,31 @@ class LossRanker(BaseLossEstimator):
 
     def _build_loss(self, task):
         loss = super()._build_loss(task)
-        if getattr(loss, "module_class", None) is not None and self.module is not None:
+        model = getattr(loss, "module_class", None)
+        if model is not None and self.module is not None:
             raise ValueError(
                 f"loss={loss.name!r} trains its own model "
-                f"({loss.module_class.__name__}); leave module=None and set its "
+                f"({model.__name__}); leave module=None and set its "
                 "parameters as module__<name>."
             )
+        if model is not None and self._qid_fit is None:
+            raise ValueError(
+                f"loss={loss.name!r} scores each row in the context of its query: "
+                "pass qid= to fit (one query id per row)."
+            )
+        if self.warm_start and hasattr(self, "net_"):
+            previous = getattr(self, "_model_class", None)
+            if model is not previous:
+                names = [
+                    getattr(m, "__name__", "the default MLP") for m in (previous, model)
+                ]
+                raise ValueError(
+                    f"warm_start=True keeps the network of the previous fit "
+                    f"({names[0]}), but loss={loss.name!r} trains "
+                    f"{'its own model, ' + names[1] if model else 'the default MLP'}. "
+                    "Refit with warm_start=False to change loss."
+                )
+        self._model_class = model
         return loss
 
     def _n_outputs(self, loss, task):
@@ -356,7 +386,9 @@ class LossRanker(BaseLossEstimator):
             batch_size = max(1024, self._largest_query) if grouped else 1024
         if isinstance(self.batch_sampler, BatchPlan):
             return batch_size, super()._batch_plan(loss, n_train, n_classes)[1]
-        return batch_size, GroupBatches() if grouped else RandomBatches()
+        if grouped:
+            return batch_size, GroupBatches(oversized="alone")
+        return batch_size, RandomBatches()
 
     def _build_reweighting(self, loss):
         return None  # ranking losses are not per-sample: no loss reweighting
@@ -379,6 +411,9 @@ class LossRanker(BaseLossEstimator):
         if qid is None:
             qid = np.zeros(len(y), dtype=np.int64)
         metric = _ranking_metric(self.validation_scoring)
+        w = valid.get("sample_weight")
+        if w is not None and self.validation_scoring is None:
+            metric = functools.partial(ndcg_by_query, k=10, sample_weight=w)
 
         def score(outputs):
             s = outputs.detach().cpu().double().numpy().reshape(len(y), -1)[:, 0]
@@ -452,6 +487,14 @@ class LossRanker(BaseLossEstimator):
         -------
         float
         """
+        if qid is None and getattr(self, "n_queries_", 1) > 1:
+            raise ValueError(
+                f"score needs qid= (this ranker was fitted on {self.n_queries_} "
+                "queries): NDCG is computed per query. In a Pipeline or a search, "
+                "enable metadata routing (sklearn.set_config("
+                "enable_metadata_routing=True)) and pass qid to fit, or score with "
+                "sklearn_losses.metrics.ndcg_scorer."
+            )
         scores = self.predict(X, qid=qid)
         if qid is None:
             qid = np.zeros(len(scores), dtype=np.int64)

@@ -25,6 +25,7 @@ __all__ = [
     "pair_mask",
     "masked_scores",
     "dcg_gains",
+    "scaled_exp2_gains",
     "ideal_dcg",
     "list_ndcg",
     "plackett_luce_nll",
@@ -75,6 +76,22 @@ def dcg_gains(labels, gain):
     if gain == "linear":
         return labels
     raise ValueError(f"gain must be 'exp2' or 'linear'; got {gain!r}.")
+
+
+def scaled_exp2_gains(labels, mask):
+    """``2**y - 1`` divided by ``2**max(y)`` of each list, 0 in padded slots.
+
+    ``2**(y - m) - 2**(-m)`` with ``m`` the list's largest label: the gains of
+    a list up to one positive factor, which every normalised use (gains over
+    the ideal DCG) cancels; finite for any label, where ``2**y`` overflows
+    float32 from ``y = 128``.
+    """
+    if labels.shape[-1] == 0:
+        return labels.clone()
+    top = labels.masked_fill(~mask, -torch.inf).amax(-1, keepdim=True)
+    top = torch.where(torch.isfinite(top), top, 0.0)
+    gains = torch.exp2(labels - top) - torch.exp2(-top)
+    return gains.masked_fill(~mask, 0.0)
 
 
 def _discounts(length, like):

@@ -43,6 +43,7 @@ from ._lists import (
     pair_mask,
     plackett_luce_nll,
     reduce_lists,
+    scaled_exp2_gains,
     score_ranks,
 )
 from ._registry import register_loss
@@ -213,7 +214,7 @@ def _ideal_dcg(gains, mask, k=None):
 def _nonneg_gains(labels, mask, k=None):
     """``(2**y - 1) / maxDCG@k`` with labels clamped at 0 (allRank), 0 when the
     ideal DCG is 0, and 0 in padded slots."""
-    gains = dcg_gains(labels.clamp_min(0.0), "exp2").masked_fill(~mask, 0.0)
+    gains = scaled_exp2_gains(labels.clamp_min(0.0), mask)  # 2**y - 1, scaled
     idcg = _ideal_dcg(gains, mask, k)
     tiny = torch.finfo(idcg.dtype).tiny
     return torch.where(idcg > 0, gains / idcg.clamp_min(tiny), 0.0)
@@ -870,10 +871,23 @@ class LiPOLambdaLoss(RankingLoss):
                 wins = (diff > 0).to(labels.dtype) + 0.5 * (diff == 0).to(labels.dtype)
                 psi = torch.where(mask.unsqueeze(-2), wins, 0.0).sum(-1)
                 psi = (psi / size.clamp_min(1.0)).masked_fill(~mask, 0.0)
-            gains = dcg_gains(psi, self.gain).masked_fill(~mask, 0.0)
             if self.normalize_gain:
+                gains = (
+                    scaled_exp2_gains(psi, mask)
+                    if self.gain == "exp2"
+                    else psi.masked_fill(~mask, 0.0)
+                )
                 idcg = _ideal_dcg(gains, mask, self.topn)
                 gains = gains / torch.where(idcg == 0, 1.0, idcg)
+            else:
+                gains = dcg_gains(psi, self.gain).masked_fill(~mask, 0.0)
+                if not bool(torch.isfinite(gains).all()):
+                    raise ValueError(
+                        "lipo_lambda: 2**label overflows for labels this large "
+                        f"(up to {float(psi.max()):g}); use gain='linear', "
+                        "normalize_gain=True or label_transform='winrate' (LiPO's "
+                        "labels are in [0, 1])."
+                    )
             disc = _inverse_discounts(ranks, labels.dtype)
             if self.topn is not None:
                 disc = torch.where(ranks <= self.topn, disc, 0.0)

@@ -226,9 +226,17 @@ class GroupBatches(BatchPlan):
     otherwise it starts the next batch. A group is never split, so every group
     is in exactly one batch per epoch (its rows in their data order), and a
     batch holds several whole groups (queries of a ranking task, sets, bags).
-    A group larger than ``batch_size`` is an error.
+    A group larger than ``batch_size`` is an error, or with
+    ``oversized="alone"`` a batch of its own.
 
     Needs ``groups`` (``fit(X, y, groups=...)``): one id per row.
+
+    Parameters
+    ----------
+    oversized : {"error", "alone"}, default="error"
+        What a group of more than ``batch_size`` rows does: raise
+        ``ValueError``, or go in a batch of its own (larger than
+        ``batch_size``).
 
     Examples
     --------
@@ -243,14 +251,21 @@ class GroupBatches(BatchPlan):
 
     requires = ("groups",)
 
+    def __init__(self, oversized="error"):
+        self.oversized = oversized
+
     def batches(self, y, groups, batch_size, generator):
         if groups is None:
             raise ValueError(
                 f"{self!r} needs groups: pass groups= (one group id per sample) to fit."
             )
+        if self.oversized not in ("error", "alone"):
+            raise ValueError(
+                f"oversized must be 'error' or 'alone'; got {self.oversized!r}."
+            )
         ids, members = _group_members(groups)
         sizes = torch.tensor([len(rows) for rows in members])
-        if int(sizes.max()) > batch_size:
+        if self.oversized == "error" and int(sizes.max()) > batch_size:
             big = int(torch.argmax(sizes))
             raise ValueError(
                 f"{self!r}: group {ids[big].item()!r} has {int(sizes[big])} rows, "

@@ -5,11 +5,13 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from numpy.testing import assert_array_equal
 from skorch.callbacks import Callback
 
 from sklearn_losses import (
     ClassShareBatches,
+    GroupBatches,
     LossClassifier,
     RandomBatches,
     StratifiedBatches,
@@ -169,3 +171,23 @@ def test_plans_by_class_need_class_labels(name):
     est.set_params(batch_sampler="auto")
     _, plan = est._batch_plan(get_loss("anyloss"), 100, None)
     assert isinstance(plan, RandomBatches)
+
+
+def test_group_batches_put_an_oversized_group_alone():
+    groups = torch.tensor([0, 0, 0, 0, 0, 1, 1, 2])
+    plan = GroupBatches(oversized="alone")
+    batches = plan.batches(torch.zeros(8), groups, 3, torch.Generator().manual_seed(0))
+    assert sorted(torch.cat(batches).tolist()) == list(range(8))
+    for batch in batches:
+        ids = groups[batch].unique()
+        assert all(
+            int((groups[batch] == g).sum()) == int((groups == g).sum()) for g in ids
+        )
+        assert len(batch) <= 3 or len(ids) == 1  # only the 5-row group exceeds 3
+    assert any(len(b) == 5 for b in batches)
+    with pytest.raises(ValueError, match="more than batch_size=3"):
+        GroupBatches().batches(torch.zeros(8), groups, 3, torch.Generator())
+    with pytest.raises(ValueError, match="oversized must be"):
+        GroupBatches(oversized="x").batches(
+            torch.zeros(8), groups, 3, torch.Generator()
+        )

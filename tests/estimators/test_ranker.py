@@ -238,3 +238,47 @@ EXPECTED_FAILED_CHECKS = {
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+# -- review cases ----------------------------------------------------------------
+def test_score_without_qid_after_a_fit_on_queries_is_refused(data):
+    X, y, qid = data
+    ranker = LossRanker(loss="listnet", max_epochs=1, random_state=0).fit(X, y, qid=qid)
+    with pytest.raises(ValueError, match="score needs qid="):
+        ranker.score(X, y)
+    pooled = LossRanker(loss="listnet", max_epochs=1, random_state=0).fit(X, y)
+    assert 0.0 <= pooled.score(X, y) <= 1.0
+
+
+@pytest.mark.parametrize(
+    "first, second", [("ranknet", "grouprank"), ("tsprank", "ranknet")]
+)
+def test_warm_start_refuses_a_loss_that_trains_another_network(data, first, second):
+    X, y, qid = data
+    ranker = LossRanker(loss=first, max_epochs=1, warm_start=True, random_state=0)
+    ranker.fit(X, y, qid=qid)
+    with pytest.raises(ValueError, match="warm_start=True keeps the network"):
+        ranker.set_params(loss=second).fit(X, y, qid=qid)
+    # the same network, another loss: training goes on
+    if first == "ranknet":
+        ranker.set_params(loss="listnet").fit(X, y, qid=qid)
+
+
+@pytest.mark.parametrize("loss", ["tsprank", "grouprank"])
+def test_context_models_need_qid_in_fit(data, loss):
+    X, y, _ = data
+    with pytest.raises(ValueError, match="pass qid= to fit"):
+        LossRanker(loss=loss, max_epochs=1).fit(X, y)
+
+
+def test_a_query_larger_than_batch_size_is_a_batch_of_its_own(data):
+    X, y, qid = data
+    ranker = LossRanker(loss="ranknet", batch_size=8, max_epochs=2, random_state=0)
+    ranker.fit(X, y, qid=qid)
+    assert np.isfinite(ranker.predict(X)).all()
+
+
+def test_groups_is_not_the_ranker_s_query_id(data):
+    X, y, qid = data
+    with pytest.raises(TypeError, match="qid="):
+        LossRanker(max_epochs=1).fit(X, y, groups=qid)

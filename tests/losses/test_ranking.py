@@ -778,3 +778,27 @@ def test_equals_allrank(fn, their_params, cls, our_params, distinct, seed):
     ours = cls(**our_params)(s, y.clamp_min(0), mask=y >= 0)
     np.testing.assert_allclose(ours.item(), theirs.item(), rtol=2e-6)
     assert math.isfinite(ours.item())
+
+
+# -- large labels ----------------------------------------------------------------
+@pytest.mark.parametrize("name", ["lambda", "lambdarank", "approx_ndcg"])
+def test_exp2_gains_stay_finite_for_large_labels(name):
+    # 2**y overflows float32 from y = 128; normalised gains are computed scaled.
+    s = torch.tensor([[0.5, 1.2, -0.3, 0.8]], requires_grad=True)
+    y = torch.tensor([[200.0, 0.0, 100.0, 300.0]])
+    value = get_loss(name)(s, y)
+    value.backward()
+    assert torch.isfinite(value) and torch.isfinite(s.grad).all()
+    # Gains over the ideal DCG: the item labelled 300 holds all but 2**-100 of
+    # it, so the loss is that of labels (0, 0, 0, 1) up to that much.
+    top_only = get_loss(name)(s.detach(), torch.tensor([[0.0, 0.0, 0.0, 1.0]]))
+    assert float(value) == pytest.approx(float(top_only), rel=1e-6)
+
+
+def test_lipo_refuses_labels_whose_exp2_gain_overflows():
+    s = torch.tensor([[0.5, 1.2, -0.3, 0.8]])
+    y = torch.tensor([[200.0, 0.0, 100.0, 300.0]])
+    with pytest.raises(ValueError, match="gain='linear'"):
+        get_loss("lipo_lambda")(s, y)
+    assert torch.isfinite(get_loss("lipo_lambda", gain="linear")(s, y))
+    assert torch.isfinite(get_loss("lipo_lambda", normalize_gain=True)(s, y))
