@@ -171,7 +171,7 @@ def _global_terms(A, labels, mask, margin, dp_max_n):
     return torch.where(n >= 2, total / n.clamp_min(1.0), 0.0)
 
 
-def successor_ce(A, labels, mask=None):
+def successor_ce(A, labels, mask=None, *, ties="stable"):
     r"""Successor cross-entropy: each gold item should pick its gold successor.
 
     For every item ``i`` but the last of the gold order, a softmax over the
@@ -183,11 +183,20 @@ def successor_ce(A, labels, mask=None):
         L = \frac{1}{n - 1} \sum_{i \ne \pi^*_n}
         -\log \frac{e^{A_{i,\text{succ}(i)}}}{\sum_{j \ne i} e^{A_{ij}}}.
 
+    With tied labels the gold order within a tie is arbitrary. ``ties="any"``
+    lets item ``i`` put its mass on any item that follows it in *some* order
+    of the labels: the other items of its label and those of the next lower
+    label, :math:`-\log \sum_{j \in S(i)} p_{ij}`, averaged over the items
+    with such a successor (without ties, the same loss).
+
     Parameters
     ----------
     A : torch.Tensor of shape (n, n) or (B, L, L)
     labels : torch.Tensor of shape (n,) or (B, L)
     mask : torch.Tensor of shape (n,) or (B, L), default=None
+    ties : {"stable", "any"}, default="stable"
+        ``"stable"``: tied items in item order (the official code);
+        ``"any"``: every order of tied items is right.
 
     Returns
     -------
@@ -203,17 +212,48 @@ def successor_ce(A, labels, mask=None):
     >>> round(successor_ce(A, torch.tensor([3.0, 4.0, 1.0, 2.0])).item(), 5)
     0.98811
     """
+    _check_ties(ties)
     A, labels, mask, single = _as_batch(A, labels, mask)
-    terms = _successor_ce_terms(A, labels, mask)
+    terms = _successor_ce_terms(A, labels, mask, ties)
     return terms[0] if single else terms
 
 
-def _successor_ce_terms(A, labels, mask):
-    _, _, gold = _gold(labels, mask)
+_TIES = ("stable", "any")
+
+
+def _check_ties(ties):
+    if ties not in _TIES:
+        raise ValueError(f"ties must be one of {_TIES}; got {ties!r}.")
+
+
+def _tie_successors(labels, mask):
+    """``[B, L, L]`` bool: ``j`` may directly follow ``i`` in an order of the
+    labels (descending): ``j``'s label is ``i``'s (``j != i``) or the next lower
+    label of the list."""
+    with torch.no_grad():
+        both = mask[:, :, None] & mask[:, None, :]
+        lower = both & (labels[:, None, :] < labels[:, :, None])
+        below = torch.where(lower, labels[:, None, :], -torch.inf).amax(-1)
+        eye = torch.eye(labels.shape[-1], dtype=torch.bool, device=labels.device)
+        same = both & (labels[:, None, :] == labels[:, :, None]) & ~eye
+        return same | (both & (labels[:, None, :] == below[:, :, None]))
+
+
+def _successor_ce_terms(A, labels, mask, ties="stable"):
     L = A.shape[-1]
     eye = torch.eye(L, dtype=torch.bool, device=A.device)
     allowed = mask[:, None, :] & ~eye
-    logits = A.masked_fill(~allowed, torch.finfo(A.dtype).min / 4)
+    floor = torch.finfo(A.dtype).min / 4
+    logits = A.masked_fill(~allowed, floor)
+    if ties == "any":
+        targets = _tie_successors(labels, mask)
+        rows = targets.any(-1)
+        picked = torch.logsumexp(logits.masked_fill(~targets, floor), dim=-1)
+        nll = torch.logsumexp(logits, dim=-1) - picked
+        total = torch.where(rows, nll, 0.0).sum(-1)
+        count = rows.sum(-1).to(A.dtype)
+        return torch.where(count > 0, total / count.clamp_min(1.0), 0.0)
+    _, _, gold = _gold(labels, mask)
     log_p = torch.log_softmax(logits, dim=-1)
     rows = gold.sum(-1) > 0  # items with a gold successor
     nll = -(log_p * gold).sum(-1)
@@ -222,7 +262,7 @@ def _successor_ce_terms(A, labels, mask):
     return torch.where(n >= 2, total / (n - 1).clamp_min(1.0), 0.0)
 
 
-def pairwise_bce(A, labels, mask=None):
+def pairwise_bce(A, labels, mask=None, *, ties="stable"):
     r"""Weighted pairwise BCE: :math:`\sigma(A_{ij})` should say ``i`` ranks
     above ``j``.
 
@@ -234,13 +274,17 @@ def pairwise_bce(A, labels, mask=None):
         \mathrm{BCE}\big(\sigma(A_{ij}), [r_i < r_j]\big),
 
     averaged over all :math:`n^2` entries (the diagonal has weight 0), as the
-    official stock pipeline computes it.
+    official stock pipeline computes it. ``ties="any"`` leaves out the pairs
+    of tied items (whose order is arbitrary).
 
     Parameters
     ----------
     A : torch.Tensor of shape (n, n) or (B, L, L)
     labels : torch.Tensor of shape (n,) or (B, L)
     mask : torch.Tensor of shape (n,) or (B, L), default=None
+    ties : {"stable", "any"}, default="stable"
+        ``"stable"``: tied items in item order (the official code);
+        ``"any"``: no target between tied items.
 
     Returns
     -------
@@ -256,16 +300,19 @@ def pairwise_bce(A, labels, mask=None):
     >>> round(pairwise_bce(A, torch.tensor([3.0, 4.0, 1.0, 2.0])).item(), 5)
     0.53461
     """
+    _check_ties(ties)
     A, labels, mask, single = _as_batch(A, labels, mask)
-    terms = _pairwise_bce_terms(A, labels, mask)
+    terms = _pairwise_bce_terms(A, labels, mask, ties)
     return terms[0] if single else terms
 
 
-def _pairwise_bce_terms(A, labels, mask):
+def _pairwise_bce_terms(A, labels, mask, ties="stable"):
     _, rank, _ = _gold(labels, mask)
     n = mask.sum(-1).to(A.dtype)
     r = rank.to(A.dtype)
     both = mask[:, :, None] & mask[:, None, :]
+    if ties == "any":
+        both = both & (labels[:, :, None] != labels[:, None, :])
     target = (r[:, :, None] < r[:, None, :]).to(A.dtype)
     weight = (r[:, :, None] - r[:, None, :]).abs() / (0.5 * n.clamp_min(1.0))[
         :, None, None
@@ -325,6 +372,13 @@ class TSPRankLoss(BaseLoss):
     local : {"successor_ce", "pairwise_bce"}, default="successor_ce"
         The local loss (the retrieval pipeline's successor cross-entropy or
         the stock pipeline's weighted pairwise BCE).
+    ties : {"any", "stable"}, default="any"
+        Tied labels in the local loss: ``"any"`` takes every order of tied
+        items as right (a successor may be any item of the same or the next
+        lower label; no pair target between tied items); ``"stable"`` orders
+        them by row, as the official code does. Graded labels tie often, and a
+        row order is noise to the network. The global loss uses the stable
+        gold path either way.
     dp_max_n : int in [1, 20], default=16
         The longest list the global loss decodes exactly; longer lists take
         the local loss.
@@ -381,11 +435,13 @@ class TSPRankLoss(BaseLoss):
         *,
         mode="hybrid",
         local="successor_ce",
+        ties="any",
         dp_max_n=16,
         margin=1.0,
         reduction="mean",
     ):
         super().__init__(reduction=reduction)
+        _check_ties(ties)
         if mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}; got {mode!r}.")
         if local not in _LOCAL:
@@ -394,6 +450,7 @@ class TSPRankLoss(BaseLoss):
         check_real("margin", margin, low=0)
         self.mode = mode
         self.local = local
+        self.ties = ties
         self.dp_max_n = dp_max_n
         self.margin = margin
         self._epoch = None
@@ -422,7 +479,7 @@ class TSPRankLoss(BaseLoss):
         A, labels, mask, _ = _as_batch(A, labels, mask)
         if use_global is None:
             use_global = self.mode != "local"
-        local = _LOCAL[self.local](A, labels, mask)
+        local = _LOCAL[self.local](A, labels, mask, self.ties)
         if not use_global:
             return local
         n = mask.sum(-1)

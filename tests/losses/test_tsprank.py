@@ -370,6 +370,7 @@ def test_registry_and_contract():
         "dp_max_n": 8,
         "local": "pairwise_bce",
         "margin": 0.5,
+        "ties": "any",
         "mode": "local",
         "reduction": "mean",
     }
@@ -467,7 +468,8 @@ def test_global_mode_uses_the_local_loss_beyond_dp_max_n():
     A_long = module.pair_scores(h[long_rows])[0][0]
     A_short = module.pair_scores(h[short_rows])[0][0]
     expected = (
-        successor_ce(A_long, y[long_rows]) + tsprank_global_loss(A_short, y[short_rows])
+        successor_ce(A_long, y[long_rows], ties="any")
+        + tsprank_global_loss(A_short, y[short_rows])
     ) / 2
     torch.testing.assert_close(out, expected)
 
@@ -614,3 +616,41 @@ def test_training_steps_lower_the_loss():
         opt.step()
         first = value.item() if first is None else first
     assert value.item() < 0.7 * first
+
+
+# -- ties ------------------------------------------------------------------------
+def test_tie_aware_local_losses():
+    g = torch.Generator().manual_seed(3)
+    A = torch.randn(5, 5, dtype=F64, generator=g)
+    distinct = torch.tensor([4.0, 1.0, 3.0, 0.0, 2.0], dtype=F64)
+    # without ties both readings are the official losses
+    for fn in (successor_ce, pairwise_bce):
+        torch.testing.assert_close(fn(A, distinct, ties="any"), fn(A, distinct))
+    # with ties: successors are the other items of the label or of the next
+    # lower label; a naive loop over the rows
+    y = torch.tensor([2.0, 1.0, 2.0, 0.0, 1.0], dtype=F64)
+    terms = []
+    for i in range(5):
+        lower = [v for v in y.tolist() if v < y[i]]
+        succ = [
+            j
+            for j in range(5)
+            if j != i and (y[j] == y[i] or (lower and y[j] == max(lower)))
+        ]
+        if succ:
+            others = [j for j in range(5) if j != i]
+            terms.append(
+                torch.logsumexp(A[i, others], 0) - torch.logsumexp(A[i, succ], 0)
+            )
+    torch.testing.assert_close(
+        successor_ce(A, y, ties="any"), torch.stack(terms).mean()
+    )
+    # pairwise BCE leaves tied pairs out: changing A on a tied pair changes nothing
+    B = A.clone()
+    B[0, 2] += 5.0
+    torch.testing.assert_close(
+        pairwise_bce(B, y, ties="any"), pairwise_bce(A, y, ties="any")
+    )
+    assert not torch.isclose(pairwise_bce(B, y), pairwise_bce(A, y))
+    with pytest.raises(ValueError, match="ties must be one of"):
+        successor_ce(A, y, ties="random")
