@@ -174,10 +174,15 @@ class EmbeddingLoss(BaseLoss):
         its own class): a self-supervised loss that makes its own positives."""
         return False
 
-    def setup(self, *, n_samples, n_classes, n_components=None):
-        """Size state from the data: ``n_components`` is the embedding width
-        (a loss with its own parameters, a class-weight head say, builds them
-        here so that the optimizer sees them)."""
+    def setup(self, *, n_samples, n_classes, n_components=None, inputs=None):
+        """Size state from the data before training.
+
+        ``n_components`` is the embedding width and ``inputs`` maps the names
+        of :attr:`requires` the user passed to ``fit`` to the whole training
+        arrays (tensors, one row per sample). A loss with its own parameters
+        (a class-weight head, a projection of a paired view) builds them here,
+        so that the optimizer sees them, and checks the arrays' shapes.
+        """
 
     def anchor_terms(self, embeddings, labels, **context):
         """``(terms, counts)``, each ``(B,)``: anchor ``i``'s loss and its
