@@ -6,12 +6,19 @@ search can compare losses the way it compares ``C``::
     from sklearn_losses import LossClassifier
     LossClassifier(loss="focal", loss__gamma=2.0).fit(X, y, sample_weight=w)
 
-and over ranking losses with query ids (``LossRanker(loss="lambda").fit(X, y,
-qid=qid)``).
+over ranking losses with query ids (``LossRanker(loss="lambda").fit(X, y,
+qid=qid)``) and over metric-learning losses of an embedding
+(``LossEmbedder(loss="multi_similarity").fit(X, y).transform(X)``).
 """
 
 from .compare import compare_losses
-from .estimators import LossClassifier, LossRanker, LossRegressor, loss_param_grid
+from .estimators import (
+    LossClassifier,
+    LossEmbedder,
+    LossRanker,
+    LossRegressor,
+    loss_param_grid,
+)
 from .exceptions import DivergenceWarning, TrainingDivergedError
 from .losses import get_loss, list_losses
 from .sampling import (
@@ -35,6 +42,7 @@ __all__ = [
     "DivergenceWarning",
     "GroupBatches",
     "LossClassifier",
+    "LossEmbedder",
     "LossRanker",
     "LossRegressor",
     "LossReweighting",

@@ -224,6 +224,8 @@ def _load(args):
             )
         if args.task == "ranking":
             return _generated_ranking()
+        if args.task == "embedding":
+            return _digits()
         from .datasets import load_imbalanced_breast_cancer
 
         X, y = load_imbalanced_breast_cancer(return_X_y=True, as_frame=True)
@@ -271,6 +273,14 @@ def _generated_ranking():
     X = require("pandas").DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
     name = f"generated ranking data (make_ranking, {_RANKING_QUERIES} queries)"
     return X, y, name, 0, None, qid
+
+
+def _digits():
+    """The data of ``compare --task embedding`` without a file."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True, as_frame=True)
+    return X, y.to_numpy(), "scikit-learn's digits (8x8 images, 10 classes)", 0, None, None
 
 
 def _compare(args):

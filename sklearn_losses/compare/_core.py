@@ -300,14 +300,17 @@ def run_comparison(
         specs = [(label, params, {}) for label, params in task.candidates().items()]
     else:
         specs = [parse_candidate(spec, estimator_class) for spec in losses]
-    references = task.references(random_state) if reference else {}
+    n_train = min(len(train) for train, _ in splits)
+    preprocessor = task.preprocessor(numeric, categorical, n_train)
+    references = (
+        task.references(random_state, estimator=shared, n_features=X.shape[1])
+        if reference
+        else {}
+    )
     labels = [label for label, _, _ in specs] + list(references)
     duplicated = sorted({lab for lab in labels if labels.count(lab) > 1})
     if duplicated:
         raise ValueError(f"Candidates with the same label: {', '.join(duplicated)}.")
-
-    n_train = min(len(train) for train, _ in splits)
-    preprocessor = task.preprocessor(numeric, categorical, n_train)
     candidates = []  # (label, kind, [(params, estimator)], grid keys)
     for label, params, spec_grid in specs:
         combos, keys = combinations(params, spec_grid, grids)
@@ -315,12 +318,12 @@ def run_comparison(
             check_combination(shared, combo, task.name)
         _check_ranking(metrics[0], label, combos)
         points = [
-            (combo, _pipeline(preprocessor, shared, combo, random_state))
+            (combo, _pipeline(preprocessor, shared, combo, random_state, task.tail()))
             for combo in combos
         ]
         candidates.append((label, "loss", points, keys))
     for label, model in references.items():
-        pipe = _pipeline(preprocessor, model, None, random_state)
+        pipe = _pipeline(preprocessor, model, None, random_state, task.tail())
         candidates.append((label, "reference", [({}, pipe)], []))
 
     if out is not None:
@@ -331,7 +334,7 @@ def run_comparison(
     for c, (_, kind, points, _) in enumerate(candidates):
         for p, (params, est) in enumerate(points):
             scorers = {m.name: (m.scorer_for(params), m.sign) for m in metrics}
-            device = est[-1].device if kind == "loss" else None
+            device = est[1].device if kind == "loss" else None
             jobs += [
                 ((c, p, f), clone(est), train, test, scorers, task.predictions, device)
                 for f, (train, test) in enumerate(splits)
@@ -421,12 +424,14 @@ def _check_ranking(metric, label, combos):
         )
 
 
-def _pipeline(preprocessor, model, params, random_state):
-    """The preprocessing and ``model``; a loss candidate (``params`` not
-    ``None``) gets its parameters and ``random_state``."""
+def _pipeline(preprocessor, model, params, random_state, tail=()):
+    """The preprocessing, ``model`` and the task's ``tail`` steps; a loss
+    candidate (``params`` not ``None``) gets its parameters and
+    ``random_state``."""
     from sklearn.pipeline import make_pipeline
 
-    model = clone(model)
+    if model != "passthrough":
+        model = clone(model)
     if params is not None:
         model.set_params(random_state=random_state, **params)
-    return make_pipeline(clone(preprocessor), model)
+    return make_pipeline(clone(preprocessor), model, *(clone(t) for t in tail))

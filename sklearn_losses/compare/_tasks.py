@@ -1,5 +1,5 @@
-"""The tasks of ``compare``: what a binary, a multiclass, a regression and a
-ranking comparison each decide.
+"""The tasks of ``compare``: what a binary, a multiclass, a regression, a
+ranking and an embedding comparison each decide.
 
 A :class:`Task` holds every choice that depends on the kind of target: how the
 target is prepared, how the folds are cut, the default metrics and how metric
@@ -36,6 +36,8 @@ from ..losses import QuantileLoss, get_loss, get_loss_class, list_losses
 
 __all__ = [
     "DEFAULT_SCORING",
+    "EMBEDDING_SCORING",
+    "EmbeddingTask",
     "MULTICLASS_SCORING",
     "RANKING_SCORING",
     "REGRESSION_SCORING",
@@ -51,7 +53,7 @@ __all__ = [
 ]
 
 #: What ``task=`` accepts (``--task`` on the command line).
-TASK_CHOICES = ("auto", "binary", "multiclass", "regression", "ranking")
+TASK_CHOICES = ("auto", "binary", "multiclass", "regression", "ranking", "embedding")
 
 #: Default metrics of a binary target: F1 of the positive class, balanced
 #: accuracy, PR-AUC (average precision of the positive class).
@@ -68,6 +70,11 @@ REGRESSION_SCORING = ("rmse", "mae", "r2")
 #: NDCG@5 and NDCG@10 over queries (linear gain, as
 #: ``sklearn.metrics.ndcg_score``) and MAP (rows with relevance >= 1 relevant).
 RANKING_SCORING = ("ndcg@5", "ndcg@10", "map")
+
+#: Default metrics of an embedding (class labels; the losses learn an
+#: embedding): accuracy of a 5-nearest-neighbour classifier on the embeddings
+#: of the training rows, Recall@1 and MAP@R of the test rows among themselves.
+EMBEDDING_SCORING = ("knn_accuracy", "recall@1", "map@r")
 
 #: Short metric names and the scikit-learn scorers they stand for.
 _ALIASES = {
@@ -216,10 +223,16 @@ class Task:
             if set(get_loss_class(name).requires) <= _PROVIDED
         }
 
-    def references(self, random_state):
+    def references(self, random_state, **context):
         """``{label: unfitted estimator}``: the models the losses are measured
-        against."""
+        against. ``context`` holds ``estimator`` (the candidates' shared
+        estimator) and ``n_features`` (after preprocessing, at most)."""
         raise NotImplementedError
+
+    def tail(self):
+        """Steps after the candidate in every pipeline (unfitted), e.g. the
+        nearest-neighbour classifier that scores an embedding."""
+        return ()
 
     # -- the target and the folds ---------------------------------------------------
     def prepare_target(self, y, pos_label=None):
@@ -361,7 +374,7 @@ class _ClassificationTask(Task):
         }
         return candidates
 
-    def references(self, random_state):
+    def references(self, random_state, **context):
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.linear_model import LogisticRegression
 
@@ -470,7 +483,7 @@ class RegressionTask(Task):
 
         return LossRegressor
 
-    def references(self, random_state):
+    def references(self, random_state, **context):
         from sklearn.ensemble import HistGradientBoostingRegressor
         from sklearn.linear_model import Ridge
 
@@ -542,7 +555,7 @@ class RankingTask(Task):
                 candidates[name] = {"loss": name}
         return candidates
 
-    def references(self, random_state):
+    def references(self, random_state, **context):
         """A pointwise ``HistGradientBoostingRegressor`` on the relevance and,
         when LightGBM is installed, its LambdaRank ranker
         (:class:`~sklearn_losses.compare.QidLGBMRanker`)."""
@@ -737,19 +750,120 @@ def _refuse_pos_label(pos_label, task):
         )
 
 
+#: Embedding metric names and the functions of :mod:`sklearn_losses.metrics`.
+_EMBEDDING_METRIC = re.compile(r"recall@(?P<k>[1-9]\d*)|map@r|r_precision")
+
+
+class EmbeddingTask(MulticlassTask):
+    """Class labels, compared by the quality of an embedding: the
+    metric-learning losses train :class:`~sklearn_losses.LossEmbedder`.
+
+    Every pipeline ends in a 5-nearest-neighbour classifier on the embedding
+    (:meth:`tail`): ``knn_accuracy`` is its accuracy on the test rows, whose
+    neighbours are the training rows; ``recall@k``, ``map@r`` and
+    ``r_precision`` retrieve the test rows among themselves (leave-one-out).
+    The references are the preprocessed features themselves, PCA and
+    ``NeighborhoodComponentsAnalysis`` at the embedding's width.
+    """
+
+    name = "embedding"
+    default_scoring = EMBEDDING_SCORING
+
+    @property
+    def estimator_class(self):
+        from ..estimators import LossEmbedder
+
+        return LossEmbedder
+
+    def candidates(self):
+        """One candidate per registered embedding loss that learns from the
+        labels alone; ``cwcl`` (a paired view) is left out, ask for others by
+        name."""
+        return {
+            name: {"loss": name}
+            for name in list_losses(self.name)
+            if set(get_loss_class(name).requires) <= _PROVIDED | {"X", "module"}
+        }
+
+    def references(self, random_state, **context):
+        """The features as they are, PCA and NCA with the embedding's width
+        (``n_components`` of the shared estimator, at most the number of
+        features)."""
+        from sklearn.decomposition import PCA
+        from sklearn.neighbors import NeighborhoodComponentsAnalysis
+
+        estimator = context.get("estimator")
+        width = getattr(estimator, "n_components", 16)
+        n_features = context.get("n_features")
+        if n_features is not None:
+            width = min(width, n_features)
+        return {
+            "raw features": "passthrough",
+            f"PCA({width})": PCA(width, random_state=random_state),
+            f"NCA({width})": NeighborhoodComponentsAnalysis(
+                width, random_state=random_state
+            ),
+        }
+
+    def tail(self):
+        from sklearn.neighbors import KNeighborsClassifier
+
+        return (KNeighborsClassifier(n_neighbors=5),)
+
+    def metric(self, name):
+        """The :class:`Metric` of ``knn_accuracy``, ``recall@k``, ``map@r``,
+        ``r_precision`` or a scikit-learn classification scorer name (scoring
+        the nearest-neighbour classifier)."""
+        if isinstance(name, str) and name == "knn_accuracy":
+            return Metric(name, get_scorer("accuracy"))
+        if isinstance(name, str) and _EMBEDDING_METRIC.fullmatch(name):
+            return Metric(name, _EmbeddingRetrieval(name))
+        return super().metric(name)
+
+    def predictions(self, estimator, X, **metadata):
+        return estimator.predict_proba(X)
+
+
+class _EmbeddingRetrieval:
+    """Scorer: a retrieval metric of the test rows' embeddings among
+    themselves; the embedding is the pipeline without its last step."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"_EmbeddingRetrieval({self.name!r})"
+
+    def __call__(self, estimator, X, y):
+        from ..metrics import map_at_r, r_precision, recall_at_k
+
+        embeddings = estimator[:-1].transform(X)
+        if self.name == "map@r":
+            return map_at_r(embeddings, y)
+        if self.name == "r_precision":
+            return r_precision(embeddings, y)
+        return recall_at_k(embeddings, y, k=int(self.name.partition("@")[2]))
+
+
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
 _TASKS = {
     task.name: task
-    for task in (BinaryTask(), MulticlassTask(), RegressionTask(), RankingTask())
+    for task in (
+        BinaryTask(),
+        MulticlassTask(),
+        RegressionTask(),
+        RankingTask(),
+        EmbeddingTask(),
+    )
 }
 
 
 def get_task(name):
     """The :class:`Task` called ``name`` (``"binary"``, ``"multiclass"``,
-    ``"regression"`` or ``"ranking"``).
+    ``"regression"``, ``"ranking"`` or ``"embedding"``).
 
     Examples
     --------

@@ -1,8 +1,15 @@
 """scikit-learn estimators whose loss is a constructor parameter."""
 
 from ._classifier import LossClassifier
+from ._embedder import LossEmbedder
 from ._grids import loss_param_grid
 from ._ranker import LossRanker
 from ._regressor import LossRegressor
 
-__all__ = ["LossClassifier", "LossRanker", "LossRegressor", "loss_param_grid"]
+__all__ = [
+    "LossClassifier",
+    "LossEmbedder",
+    "LossRanker",
+    "LossRegressor",
+    "loss_param_grid",
+]

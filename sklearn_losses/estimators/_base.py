@@ -125,6 +125,8 @@ class BaseLossEstimator(BaseEstimator):
       (class-based batch plans and the stratified split need classes);
     - ``_sample_weight(X, y, sample_weight)``: the training weights;
     - ``_valid_score_fn(valid, loss)``: the per-epoch validation score;
+    - ``_setup_loss(loss, arrays, n_classes)``: size the loss's state from the
+      training arrays (default: ``loss.setup(n_samples=, n_classes=)``);
 
     and decodes the network's outputs (:meth:`_outputs`) in its predict
     methods.
@@ -321,7 +323,7 @@ class BaseLossEstimator(BaseEstimator):
         arrays["index"] = np.arange(n, dtype=np.int64)
         arrays.update(self._per_sample_inputs(fit_params, n))
         n_classes = self._n_classes()
-        loss.setup(n_samples=n, n_classes=n_classes)
+        self._setup_loss(loss, arrays, n_classes)
         self._train(
             arrays,
             n_features=X.shape[1],
@@ -360,6 +362,10 @@ class BaseLossEstimator(BaseEstimator):
 
     def _valid_score_fn(self, valid, loss):  # pragma: no cover - tasks define it
         raise NotImplementedError
+
+    def _setup_loss(self, loss, arrays, n_classes):
+        """Let the loss size its state from the training data (``loss.setup``)."""
+        loss.setup(n_samples=arrays["X"].shape[0], n_classes=n_classes)
 
     # -- outputs ----------------------------------------------------------------
     def _outputs(self, X):

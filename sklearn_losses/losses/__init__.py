@@ -5,6 +5,7 @@ name usable as ``LossClassifier(loss=name)``.
 """
 
 from ._base import TASKS, BaseLoss, BatchLoss, trusted_targets, weighted_reduce
+from ._embedding import EmbeddingLoss
 from ._lists import RankingLoss
 from ._registry import (
     check_loss_task,
@@ -21,6 +22,7 @@ from .ensloss import EnsLoss
 from .focal import FocalLoss
 from .grouprank import GroupRankLoss, OrderSearchLoss
 from .ldr import ALDRKLLoss, LDRKLLoss
+from .metrix import MetrixLoss
 from .ranking import (
     ApproxNDCGLoss,
     FIRSTLoss,
@@ -49,6 +51,7 @@ __all__ = [
     "CompSumLoss",
     "CrossEntropyLoss",
     "DEquityWeightedLoss",
+    "EmbeddingLoss",
     "EnsLoss",
     "FIRSTLoss",
     "FocalLoss",
@@ -64,6 +67,7 @@ __all__ = [
     "ListNetLoss",
     "MAELoss",
     "MSELoss",
+    "MetrixLoss",
     "OrderSearchLoss",
     "PairwiseHingeLoss",
     "PairwiseLogisticLoss",

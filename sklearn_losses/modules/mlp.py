@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from torch import nn
+from torch.nn import functional as F
 
-__all__ = ["MLP", "ACTIVATIONS"]
+__all__ = ["MLP", "ACTIVATIONS", "L2Normalized"]
 
 #: Activation names accepted by :class:`MLP`.
 ACTIVATIONS = {
@@ -68,3 +69,26 @@ class MLP(nn.Sequential):
     def forward(self, X):
         out = super().forward(X)
         return out.squeeze(-1) if self.n_outputs == 1 else out
+
+
+class L2Normalized(nn.Module):
+    """A network whose outputs are scaled to unit Euclidean norm, row by row.
+
+    Wraps any module returning ``(n, d)`` embeddings; ``n_outputs`` is the
+    wrapped module's. Zero rows stay zero.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = L2Normalized(MLP(3, 2, hidden_layer_sizes=()))
+    >>> [round(v, 5) for v in net(torch.ones(4, 3)).norm(dim=1).tolist()]
+    [1.0, 1.0, 1.0, 1.0]
+    """
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+        self.n_outputs = getattr(module, "n_outputs", None)
+
+    def forward(self, X):
+        return F.normalize(self.module(X), dim=-1)
