@@ -280,7 +280,8 @@ def _digits():
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True, as_frame=True)
-    return X, y.to_numpy(), "scikit-learn's digits (8x8 images, 10 classes)", 0, None, None
+    name = "scikit-learn's digits (8x8 images, 10 classes)"
+    return X, y.to_numpy(), name, 0, None, None
 
 
 def _compare(args):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import _num_samples
 
 from .._validation import Constraint, boolean, integer
 from ..losses._embedding import EmbeddingLoss
 from ..losses.metrix import MetrixLoss
-from ..modules.mlp import L2Normalized
+from ..modules.mlp import EmbeddingNet
 from ..sampling._batches import MPerClassBatches, RandomBatches
 from ._base import BaseLossEstimator
 from ._docs import fill_doc
@@ -242,8 +243,7 @@ class LossEmbedder(
         self._unlabelled = y is None
         try:
             if y is None:
-                n = np.shape(X)[0] if hasattr(X, "shape") else len(X)
-                y = np.arange(n)
+                y = np.arange(_num_samples(X))
             return super().fit(X, y, sample_weight=sample_weight, **fit_params)
         finally:
             del self._unlabelled
@@ -253,7 +253,7 @@ class LossEmbedder(
         return self.fit(X, y, **fit_params).transform(X)
 
     def _check_target(self, y):
-        shape = np.shape(y)
+        shape = np.asarray(y).shape
         if len(shape) != 1 and not (len(shape) == 2 and shape[1] == 1):
             raise ValueError(
                 f"y must be 1-D (one class label per row); got shape {shape}."
@@ -332,10 +332,9 @@ class LossEmbedder(
         )
 
     def _build_module(self, n_features, n_outputs):
-        module = super()._build_module(n_features, n_outputs)
-        if not self.normalize:
-            return module
-        wrapped = L2Normalized(module)
+        wrapped = EmbeddingNet(
+            super()._build_module(n_features, n_outputs), normalize=self.normalize
+        )
         wrapped.n_outputs = n_outputs
         return wrapped
 

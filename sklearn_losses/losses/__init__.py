@@ -23,6 +23,7 @@ from .focal import FocalLoss
 from .grouprank import GroupRankLoss, OrderSearchLoss
 from .ldr import ALDRKLLoss, LDRKLLoss
 from .metrix import MetrixLoss
+from .multi_similarity import MultiSimilarityLoss, MultiSimilarityMiner
 from .ranking import (
     ApproxNDCGLoss,
     FIRSTLoss,
@@ -68,6 +69,8 @@ __all__ = [
     "MAELoss",
     "MSELoss",
     "MetrixLoss",
+    "MultiSimilarityLoss",
+    "MultiSimilarityMiner",
     "OrderSearchLoss",
     "PairwiseHingeLoss",
     "PairwiseLogisticLoss",

@@ -8,7 +8,7 @@ them with ``groups=``): :class:`ReadProcessWrite` (a set encoder),
 """
 
 from ._packing import pack_lists, unpack_lists
-from .mlp import ACTIVATIONS, MLP, L2Normalized
+from .mlp import ACTIVATIONS, MLP, EmbeddingNet
 from .set_encoder import GroupwiseScorer, ReadProcessWrite, Set2Set
 from .tsprank import (
     TSPRankModule,
@@ -20,8 +20,8 @@ from .tsprank import (
 
 __all__ = [
     "ACTIVATIONS",
+    "EmbeddingNet",
     "GroupwiseScorer",
-    "L2Normalized",
     "MLP",
     "ReadProcessWrite",
     "Set2Set",

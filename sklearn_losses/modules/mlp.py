@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["MLP", "ACTIVATIONS", "L2Normalized"]
+__all__ = ["MLP", "ACTIVATIONS", "EmbeddingNet"]
 
 #: Activation names accepted by :class:`MLP`.
 ACTIVATIONS = {
@@ -71,24 +71,38 @@ class MLP(nn.Sequential):
         return out.squeeze(-1) if self.n_outputs == 1 else out
 
 
-class L2Normalized(nn.Module):
-    """A network whose outputs are scaled to unit Euclidean norm, row by row.
+class EmbeddingNet(nn.Module):
+    """A network used as an embedding: outputs of shape ``(n, d)`` always,
+    optionally scaled to unit Euclidean norm row by row.
 
-    Wraps any module returning ``(n, d)`` embeddings; ``n_outputs`` is the
-    wrapped module's. Zero rows stay zero.
+    Wraps any module returning ``(n, d)`` (or ``(n,)``, taken as one column);
+    ``n_outputs`` is the wrapped module's. Zero rows stay zero.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    normalize : bool, default=True
+        Scale every output row to unit norm.
 
     Examples
     --------
     >>> import torch
-    >>> net = L2Normalized(MLP(3, 2, hidden_layer_sizes=()))
+    >>> net = EmbeddingNet(MLP(3, 2, hidden_layer_sizes=()))
     >>> [round(v, 5) for v in net(torch.ones(4, 3)).norm(dim=1).tolist()]
     [1.0, 1.0, 1.0, 1.0]
+    >>> EmbeddingNet(MLP(3, 1), normalize=False)(torch.ones(4, 3)).shape
+    torch.Size([4, 1])
     """
 
-    def __init__(self, module):
+    def __init__(self, module, normalize=True):
         super().__init__()
         self.module = module
+        self.normalize = normalize
         self.n_outputs = getattr(module, "n_outputs", None)
 
     def forward(self, X):
-        return F.normalize(self.module(X), dim=-1)
+        out = self.module(X)
+        if out.ndim == 1:
+            out = out.unsqueeze(-1)
+        return F.normalize(out, dim=-1) if self.normalize else out
