@@ -4,7 +4,9 @@ Confusion-matrix metrics: exact (equal to sklearn.metrics), soft, loss and
 scorer, each defined once as a function of (TP, FP, FN, TN); see
 :class:`ConfusionMetric`. Ranking metrics over query ids (NDCG, MAP, MRR,
 Kendall's tau, pairwise accuracy) and scorers that pass ``qid`` to ``predict``
-(:class:`GroupedRankingScorer`).
+(:class:`GroupedRankingScorer`). Embedding metrics (Recall@k, MAP@R,
+R-precision, k-NN accuracy, uniformity, tolerance, utilization, the ICNN score)
+and scorers on a transformer's output (:class:`EmbeddingScorer`).
 """
 
 from ._confusion import (
@@ -27,6 +29,22 @@ from ._confusion import (
     make_confusion_metric,
     soft_confusion,
     soft_confusion_matrix,
+)
+from ._embedding import (
+    EmbeddingScorer,
+    knn_accuracy,
+    knn_accuracy_scorer,
+    make_embedding_scorer,
+    map_at_r,
+    map_at_r_scorer,
+    r_precision,
+    recall_at_1_scorer,
+    recall_at_k,
+    tolerance,
+    tolerance_scorer,
+    uniformity,
+    uniformity_scorer,
+    utilization,
 )
 from ._ranking import (
     GroupedRankingScorer,
@@ -91,4 +109,18 @@ __all__ = [
     "pairwise_accuracy_scorer",
     "soft_confusion",
     "soft_confusion_matrix",
+    "EmbeddingScorer",
+    "knn_accuracy",
+    "knn_accuracy_scorer",
+    "make_embedding_scorer",
+    "map_at_r",
+    "map_at_r_scorer",
+    "r_precision",
+    "recall_at_1_scorer",
+    "recall_at_k",
+    "tolerance",
+    "tolerance_scorer",
+    "uniformity",
+    "uniformity_scorer",
+    "utilization",
 ]
