@@ -44,6 +44,7 @@ import numbers
 import warnings
 
 import numpy as np
+import torch
 from sklearn.exceptions import UndefinedMetricWarning
 
 __all__ = [
@@ -65,6 +66,8 @@ __all__ = [
 
 _METRICS = ("euclidean", "cosine")
 _VOTE_TIES = ("nearest", "label")
+# Up to this k the k nearest are found with torch.topk, above with argpartition.
+_TOPK_MAX = 256
 
 
 # -- input checks ----------------------------------------------------------------
@@ -258,11 +261,12 @@ class _Retrieval:
     def _keys(self, rows):
         """A key per (query, candidate) that orders the candidates as the
         distance does (self excluded with +inf)."""
-        products = self.queries[rows] @ self.candidates.T
+        keys = self.queries[rows] @ self.candidates.T
         if self.metric == "cosine":
-            keys = -products
+            np.negative(keys, out=keys)
         else:  # squared distance less the query's own squared norm
-            keys = self.candidate_sq[None, :] - 2.0 * products
+            keys *= -2.0
+            keys += self.candidate_sq[None, :]
         if self.leave_one_out:
             keys[np.arange(len(rows)), rows] = np.inf
         return keys
@@ -272,15 +276,30 @@ def _nearest(keys, k):
     """Column indices of the ``k`` smallest keys of each row, in increasing
     key, equal keys in increasing column (a stable order)."""
     n_rows, n_cols = keys.shape
+    if k == 1:
+        return np.argmin(keys, axis=1)[:, None]  # the first of equal minima
     if k >= n_cols:
         return np.argsort(keys, axis=1, kind="stable")[:, :k]
-    kth = np.partition(keys, k - 1, axis=1)[:, k - 1 : k]
-    below = keys < kth
-    at = keys == kth
-    room = k - below.sum(axis=1, keepdims=True)
-    take = below | (at & (np.cumsum(at, axis=1) <= room))
-    columns = np.nonzero(take)[1].reshape(n_rows, k)  # increasing column per row
-    order = np.argsort(np.take_along_axis(keys, columns, axis=1), axis=1, kind="stable")
+    if k <= _TOPK_MAX:  # torch's top-k is much faster than numpy for small k
+        values, columns = torch.topk(
+            torch.from_numpy(keys), k, dim=1, largest=False, sorted=False
+        )
+        values, columns = values.numpy(), columns.numpy()
+    else:
+        columns = np.argpartition(keys, k - 1, axis=1)[:, :k]
+        values = np.take_along_axis(keys, columns, axis=1)
+    kth = values.max(axis=1, keepdims=True)
+    # Rows where keys equal to the k-th straddle the cut: argpartition picked
+    # an arbitrary subset of them; take the lowest columns instead.
+    straddle = np.flatnonzero(np.count_nonzero(keys <= kth, axis=1) > k)
+    if len(straddle):
+        sub, sub_kth = keys[straddle], kth[straddle]
+        at = sub == sub_kth
+        room = k - np.count_nonzero(sub < sub_kth, axis=1)[:, None]
+        take = (sub < sub_kth) | (at & (np.cumsum(at, axis=1) <= room))
+        columns[straddle] = np.nonzero(take)[1].reshape(len(straddle), k)
+        values[straddle] = np.take_along_axis(sub, columns[straddle], axis=1)
+    order = np.lexsort((columns, values), axis=1)
     return np.take_along_axis(columns, order, axis=1)
 
 
@@ -296,11 +315,12 @@ def _mean_over(values, keep, metric_name):
     return float(np.mean(values[keep]))
 
 
-_RETRIEVAL_PARAMETERS = """embeddings : array-like of shape (n_samples, n_components)
+_DATA_PARAMETERS = """embeddings : array-like of shape (n_samples, n_components)
         The query embeddings (finite).
     labels : array-like of shape (n_samples,)
-        Label of each row (any sortable type, e.g. ints or strings).
-    reference : tuple (ref_embeddings, ref_labels), default=None
+        Label of each row (any sortable type, e.g. ints or strings)."""
+
+_OPTION_PARAMETERS = """reference : tuple (ref_embeddings, ref_labels), default=None
         A separate reference set to retrieve from (nothing excluded); ``None``:
         leave-one-out retrieval within ``embeddings``.
     metric : {"euclidean", "cosine"}, default="euclidean"
@@ -335,9 +355,10 @@ def recall_at_k(
 
     Parameters
     ----------
-    {params}
+    {data}
     k : int, default=1
         Neighbours looked at, 1 <= k <= the number of candidates.
+    {options}
 
     Returns
     -------
@@ -411,7 +432,8 @@ def map_at_r(
 
     Parameters
     ----------
-    {params}
+    {data}
+    {options}
 
     Returns
     -------
@@ -452,7 +474,8 @@ def r_precision(
 
     Parameters
     ----------
-    {params}
+    {data}
+    {options}
 
     Returns
     -------
@@ -478,8 +501,8 @@ def knn_accuracy(
     *,
     reference=None,
     metric="euclidean",
-    vote_ties="nearest",
     chunk_size=1024,
+    vote_ties="nearest",
 ):
     """Accuracy of the majority vote of the ``n_neighbors`` nearest neighbours.
 
@@ -492,9 +515,10 @@ def knn_accuracy(
 
     Parameters
     ----------
-    {params}
+    {data}
     n_neighbors : int, default=5
         Neighbours that vote, 1 <= n_neighbors <= the number of candidates.
+    {options}
     vote_ties : {"nearest", "label"}, default="nearest"
         A tie between labels with the same number of votes goes to the label
         whose nearest voter is the nearer (``"nearest"``), or to the smallest
@@ -541,7 +565,10 @@ def knn_accuracy(
 
 
 for _function in (recall_at_k, map_at_r, r_precision, knn_accuracy):
-    _function.__doc__ = _function.__doc__.replace("{params}", _RETRIEVAL_PARAMETERS)
+    if _function.__doc__:  # None under python -OO
+        _function.__doc__ = _function.__doc__.replace(
+            "{data}", _DATA_PARAMETERS
+        ).replace("{options}", _OPTION_PARAMETERS)
 
 
 # -- geometry of the embedding space -------------------------------------------------

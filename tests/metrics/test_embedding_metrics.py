@@ -25,6 +25,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sklearn_losses.metrics import _embedding
 from sklearn_losses.metrics._embedding import (
     EmbeddingScorer,
     knn_accuracy,
@@ -198,6 +199,18 @@ def test_retrieval_equals_naive_loop_with_ties(seed, metric, with_reference):
             ),
         }
         assert got == pytest.approx(expected, rel=1e-12), chunk_size
+
+
+@pytest.mark.parametrize("topk_max", [0, 256])
+def test_nearest_is_a_stable_partial_sort(monkeypatch, topk_max):
+    # Both selection paths (torch.topk for small k, argpartition above) with
+    # many equal keys, including ties across the k-th position.
+    monkeypatch.setattr(_embedding, "_TOPK_MAX", topk_max)
+    keys = np.random.default_rng(9).integers(0, 4, (30, 12)).astype(float)
+    keys[3, 5] = np.inf
+    for k in (1, 2, 3, 7, 11, 12):
+        expected = np.argsort(keys, axis=1, kind="stable")[:, :k]
+        np.testing.assert_array_equal(_embedding._nearest(keys.copy(), k), expected)
 
 
 def test_distance_ties_break_by_index():
