@@ -24,7 +24,42 @@ from ._registry import register_loss
 __all__ = ["MultiSimilarityMiner", "MultiSimilarityLoss"]
 
 
-class MultiSimilarityMiner:
+class _ParamsObject:
+    """``get_params``, ``set_params`` and ``repr`` of a small plain object.
+
+    Subclasses list their constructor parameters in ``_params`` and validate
+    one value in ``_check(name, value)`` (raising ``ValueError``), which the
+    constructor and :meth:`set_params` both call; values are stored as given.
+    """
+
+    _params: tuple[str, ...] = ()
+
+    def _check(self, name, value):
+        return value
+
+    def get_params(self, deep=True):
+        """The constructor parameters as a dict (``deep`` has no effect)."""
+        return {name: getattr(self, name) for name in self._params}
+
+    def set_params(self, **params):
+        """Set parameters by name; returns ``self``."""
+        for name, value in params.items():
+            if name not in self._params:
+                raise ValueError(
+                    f"{type(self).__name__} has no parameter {name!r}; valid "
+                    f"parameters: {', '.join(self._params)}."
+                )
+            self._check(name, value)
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+class MultiSimilarityMiner(_ParamsObject):
     """Multi-similarity pair miner: keep the informative pairs of each anchor.
 
     With cosine similarities ``S``, positives ``P_i`` and negatives ``N_i`` of
@@ -62,29 +97,10 @@ class MultiSimilarityMiner:
     _params = ("epsilon",)
 
     def __init__(self, epsilon=0.1):
-        check_real("epsilon", epsilon)
-        self.epsilon = epsilon
+        self.epsilon = self._check("epsilon", epsilon)
 
-    def get_params(self, deep=True):
-        """The parameters, ``{"epsilon": ...}`` (``deep`` has no effect)."""
-        return {name: getattr(self, name) for name in self._params}
-
-    def set_params(self, **params):
-        """Set parameters by name; returns ``self``."""
-        for name, value in params.items():
-            if name not in self._params:
-                raise ValueError(
-                    f"MultiSimilarityMiner has no parameter {name!r}; valid "
-                    f"parameters: {', '.join(self._params)}."
-                )
-            if name == "epsilon":
-                check_real("epsilon", value)
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
+    def _check(self, name, value):
+        return check_real(name, value)
 
     def __call__(self, similarities, positive, negative):
         """The kept pairs: boolean masks ``(positive, negative)``, ``[B, M]``.
