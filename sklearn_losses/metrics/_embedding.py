@@ -88,8 +88,9 @@ def _as_embeddings(name, values, min_rows=1):
     if array.shape[1] == 0:
         raise ValueError(f"{name} must have at least one column; got shape 0.")
     if array.shape[0] < min_rows:
+        why = " (pairs of rows are compared)" if min_rows == 2 else ""
         raise ValueError(
-            f"{name} must have at least {min_rows} row(s); got {array.shape[0]}."
+            f"{name} must have at least {min_rows} row(s){why}; got {array.shape[0]}."
         )
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite (no NaN or inf).")
@@ -289,7 +290,7 @@ def _nearest(keys, k):
         columns = np.argpartition(keys, k - 1, axis=1)[:, :k]
         values = np.take_along_axis(keys, columns, axis=1)
     kth = values.max(axis=1, keepdims=True)
-    # Rows where keys equal to the k-th straddle the cut: argpartition picked
+    # Rows where keys equal to the k-th straddle the cut: the selection took
     # an arbitrary subset of them; take the lowest columns instead.
     straddle = np.flatnonzero(np.count_nonzero(keys <= kth, axis=1) > k)
     if len(straddle):

@@ -162,15 +162,17 @@ def test_retrieval_equals_pml_accuracy_calculator(metric, with_reference):
     else:
         expected = calculator.get_accuracy(embeddings, labels)
         kwargs = {"metric": metric}
-    assert recall_at_k(embeddings, labels, k=1, **kwargs) == pytest.approx(
-        expected["precision_at_1"], rel=1e-12
-    )
-    assert r_precision(embeddings, labels, **kwargs) == pytest.approx(
-        expected["r_precision"], rel=1e-9
-    )
-    assert map_at_r(embeddings, labels, **kwargs) == pytest.approx(
-        expected["mean_average_precision_at_r"], rel=1e-9
-    )
+    for chunk_size in (1024, 32):  # one chunk, several chunks
+        kwargs["chunk_size"] = chunk_size
+        assert recall_at_k(embeddings, labels, k=1, **kwargs) == pytest.approx(
+            expected["precision_at_1"], rel=1e-12
+        )
+        assert r_precision(embeddings, labels, **kwargs) == pytest.approx(
+            expected["r_precision"], rel=1e-9
+        )
+        assert map_at_r(embeddings, labels, **kwargs) == pytest.approx(
+            expected["mean_average_precision_at_r"], rel=1e-9
+        )
 
 
 # -- a naive loop, with ties and duplicates --------------------------------------------
