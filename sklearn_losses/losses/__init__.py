@@ -16,10 +16,19 @@ from ._registry import (
 )
 from .anyloss import AnyLoss
 from .comp_sum import AdvCompSumLoss, CompSumLoss, GCELoss, MAELoss, SumExpLoss
+from .contrastive import (
+    ContrastiveLoss,
+    FeatureMask,
+    GaussianNoise,
+    InfoNCELoss,
+    info_nce,
+)
 from .cross_entropy import CrossEntropyLoss
+from .cwcl import CWCLLoss, cwcl_loss
 from .dataset_equity import DEquityWeightedLoss, dequity_weights
 from .ensloss import EnsLoss
 from .focal import FocalLoss
+from .groco import GroCoLoss, groco_loss
 from .grouprank import GroupRankLoss, OrderSearchLoss
 from .ldr import ALDRKLLoss, LDRKLLoss
 from .metrix import MetrixLoss
@@ -38,7 +47,9 @@ from .ranking import (
     RankNetLoss,
 )
 from .regression import HuberLoss, L1Loss, MSELoss, QuantileLoss
+from .susana import ICNNLoss, ProtoTripletLoss, proto_triplet
 from .tsprank import TSPRankLoss
+from .unpg import UNPGLoss, unpg_loss, whisker_filter
 from .zloss import ZLoss
 
 __all__ = [
@@ -89,4 +100,19 @@ __all__ = [
     "dequity_weights",
     "trusted_targets",
     "weighted_reduce",
+    "ContrastiveLoss",
+    "FeatureMask",
+    "GaussianNoise",
+    "InfoNCELoss",
+    "info_nce",
+    "CWCLLoss",
+    "cwcl_loss",
+    "GroCoLoss",
+    "groco_loss",
+    "ICNNLoss",
+    "ProtoTripletLoss",
+    "proto_triplet",
+    "UNPGLoss",
+    "unpg_loss",
+    "whisker_filter",
 ]

@@ -46,6 +46,7 @@ from ._embedding import (
     uniformity_scorer,
     utilization,
 )
+from ._icnn import icnn_score
 from ._ranking import (
     GroupedRankingScorer,
     kendall_tau_by_query,
@@ -123,4 +124,5 @@ __all__ = [
     "uniformity",
     "uniformity_scorer",
     "utilization",
+    "icnn_score",
 ]

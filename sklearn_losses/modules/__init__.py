@@ -1,6 +1,8 @@
 """Network modules the estimators build at fit time.
 
-:class:`MLP` scores rows one by one. The others score a row in the context of
+:class:`MLP` scores rows one by one; :class:`EmbeddingNet` makes any network
+an embedding (``(n, d)`` outputs, optionally of unit norm); :func:`diff_sort`
+is a relaxed (differentiable) sorting network. The others score a row in the context of
 its group (they declare ``takes_groups = True`` and the training engine calls
 them with ``groups=``): :class:`ReadProcessWrite` (a set encoder),
 :class:`GroupwiseScorer` (GroupRank's scorer of random groups) and
@@ -8,6 +10,15 @@ them with ``groups=``): :class:`ReadProcessWrite` (a set encoder),
 """
 
 from ._packing import pack_lists, unpack_lists
+from .diffsort import (
+    DISTRIBUTIONS,
+    NETWORKS,
+    DiffSortNet,
+    SortingNetwork,
+    diff_sort,
+    soft_swap_weights,
+    sorting_network,
+)
 from .mlp import ACTIVATIONS, MLP, EmbeddingNet
 from .set_encoder import GroupwiseScorer, ReadProcessWrite, Set2Set
 from .tsprank import (
@@ -32,4 +43,11 @@ __all__ = [
     "heuristic_open_path",
     "pack_lists",
     "unpack_lists",
+    "DISTRIBUTIONS",
+    "NETWORKS",
+    "DiffSortNet",
+    "SortingNetwork",
+    "diff_sort",
+    "soft_swap_weights",
+    "sorting_network",
 ]
