@@ -29,6 +29,8 @@ examples:
       quantile:alpha=0.9 --scoring pinball_0.9 rmse
   sklearn-losses compare queries.csv --target relevance --qid query_id  # ranking
   sklearn-losses compare --task ranking     # built-in generated ranking data
+  sklearn-losses compare digits.csv --target label --task embedding  # metric learning
+  sklearn-losses compare --task embedding   # built-in digits
   sklearn-losses compare data.parquet --target churned --backend dask
   sklearn-losses compare data.csv --target churned --backend dask \\
       --scheduler tcp://host:8786
@@ -39,7 +41,9 @@ binary, more as multiclass; with --qid (the query id column, not a feature)
 the target is the relevance of each row (numbers >= 0) and the task ranking:
 folds keep queries whole (GroupKFold), the networks see the numeric features
 through a QuantileTransformer to a normal, and the metrics are means over
-queries (ndcg@5, ndcg@10, map by default).
+queries (ndcg@5, ndcg@10, map by default). --task embedding compares the
+metric-learning losses of LossEmbedder by the kNN accuracy, Recall@1 and
+MAP@R of their embeddings, against the features, PCA and NCA.
 
 loss specs: NAME, NAME:key=value[,key=value...]. Several values make a grid
 (focal:gamma=0.5,1,2); a bare value sets the loss's key parameter
@@ -94,7 +98,8 @@ def _build_parser():
         choices=TASK_CHOICES,
         default="auto",
         help="auto (default): ranking with --qid, regression for a continuous "
-        "target, binary for two classes, multiclass for more",
+        "target, binary for two classes, multiclass for more; embedding only "
+        "when asked for",
     )
     cmp.add_argument(
         "--pos-label",

@@ -18,6 +18,7 @@ from ._report import format_table
 from ._spec import default_grids
 from ._tasks import (
     DEFAULT_SCORING,
+    EMBEDDING_SCORING,
     MULTICLASS_SCORING,
     RANKING_SCORING,
     REGRESSION_SCORING,
@@ -30,6 +31,7 @@ from ._tasks import (
 __all__ = [
     "DEFAULT_GRIDS",
     "DEFAULT_SCORING",
+    "EMBEDDING_SCORING",
     "MULTICLASS_SCORING",
     "QidLGBMRanker",
     "RANKING_SCORING",

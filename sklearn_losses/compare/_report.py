@@ -50,6 +50,9 @@ _DISPLAY = {
     "mrr": "MRR",
     "kendall_tau": "Kendall's tau",
     "pairwise_accuracy": "pairwise accuracy",
+    "map@r": "MAP@R",
+    "knn_accuracy": "kNN accuracy",
+    "r_precision": "R-precision",
 }
 
 
@@ -61,14 +64,18 @@ def display(metric):
     >>> from sklearn_losses.compare._report import display
     >>> display("rmse"), display("pinball_0.9"), display("my_metric")
     ('RMSE', 'pinball loss (0.9)', 'my_metric')
-    >>> display("ndcg@10"), display("map")
-    ('NDCG@10', 'MAP')
+    >>> display("ndcg@10"), display("map"), display("map@r")
+    ('NDCG@10', 'MAP', 'MAP@R')
     """
     if metric.startswith("pinball_"):
         return f"pinball loss ({metric[len('pinball_') :]})"
     head, at, tail = metric.partition("@")
+    if metric in _DISPLAY:
+        return _DISPLAY[metric]
     if at and head in ("ndcg", "map"):
         return f"{_DISPLAY[head]}@{tail}"
+    if at and head == "recall":
+        return f"Recall@{tail}"
     return _DISPLAY.get(metric, metric)
 
 
