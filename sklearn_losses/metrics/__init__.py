@@ -32,6 +32,8 @@ from ._confusion import (
 )
 from ._embedding import (
     EmbeddingScorer,
+    UtilizationScorer,
+    icnn_scorer,
     knn_accuracy,
     knn_accuracy_scorer,
     make_embedding_scorer,
@@ -125,4 +127,6 @@ __all__ = [
     "uniformity_scorer",
     "utilization",
     "icnn_score",
+    "UtilizationScorer",
+    "icnn_scorer",
 ]

@@ -47,8 +47,12 @@ import numpy as np
 import torch
 from sklearn.exceptions import UndefinedMetricWarning
 
+from ._icnn import icnn_score
+
 __all__ = [
     "EmbeddingScorer",
+    "UtilizationScorer",
+    "icnn_scorer",
     "knn_accuracy",
     "knn_accuracy_scorer",
     "make_embedding_scorer",
@@ -947,3 +951,50 @@ knn_accuracy_scorer = EmbeddingScorer(knn_accuracy, n_neighbors=5)
 uniformity_scorer = EmbeddingScorer(uniformity, t=2.0, normalize=True)
 #: Conditional :func:`tolerance` of the L2-normalised embeddings.
 tolerance_scorer = EmbeddingScorer(tolerance, normalize=True)
+
+
+#: The :func:`~sklearn_losses.metrics.icnn_score` (k = 4) of the rows among
+#: themselves, larger is better.
+icnn_scorer = EmbeddingScorer(icnn_score, k=4)
+
+
+class UtilizationScorer:
+    """Scorer of Metrix's :func:`utilization` against fixed reference rows.
+
+    Utilization needs the training embeddings, which a scorer does not see:
+    this scorer holds reference *inputs* (e.g. the training rows, or any
+    unlabelled sample of the data), embeds them with the same fitted
+    estimator as the scored rows, and returns minus the utilization (lower
+    utilization is better, so the negative follows scikit-learn's "greater
+    is better"). No labels are used.
+
+    Parameters
+    ----------
+    reference : array-like of shape (n_reference, n_features)
+        Inputs whose embeddings the scored rows' embeddings are measured
+        against.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.decomposition import PCA
+    >>> X = np.array([[0.0, 0.0], [0.2, 0.1], [3.0, 3.1], [3.2, 2.9]])
+    >>> scorer = UtilizationScorer(reference=X[:2])
+    >>> score = scorer(PCA(n_components=1).fit(X), X[2:])
+    >>> score < 0
+    True
+    """
+
+    def __init__(self, reference):
+        self.reference = reference
+
+    def __repr__(self):
+        return f"{type(self).__name__}(reference=<{len(self.reference)} rows>)"
+
+    def __call__(self, estimator, X, y=None, **unused):
+        if not hasattr(estimator, "transform"):
+            raise TypeError(
+                f"{type(self).__name__} needs an estimator with a transform method; "
+                f"got {type(estimator).__name__}."
+            )
+        return -utilization(estimator.transform(X), estimator.transform(self.reference))

@@ -536,3 +536,30 @@ def test_scorer_repr_pickle_params_and_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert 0.0 <= recall_at_1_scorer(model, X, y) <= 1.0
+
+
+# -- the ICNN and utilization scorers ------------------------------------------------
+def test_icnn_scorer_equals_the_score_of_the_transformed_rows():
+    from sklearn.decomposition import PCA
+
+    from sklearn_losses.metrics import icnn_score, icnn_scorer
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 5))
+    y = np.repeat([0, 1, 2, 3], 10)
+    pca = PCA(n_components=3).fit(X)
+    assert icnn_scorer(pca, X, y) == pytest.approx(icnn_score(pca.transform(X), y, k=4))
+
+
+def test_utilization_scorer_is_minus_the_utilization_against_the_reference():
+    from sklearn.decomposition import PCA
+
+    from sklearn_losses.metrics import UtilizationScorer, utilization
+
+    rng = np.random.RandomState(1)
+    X, reference = rng.normal(size=(30, 4)), rng.normal(size=(20, 4))
+    pca = PCA(n_components=2).fit(reference)
+    expected = utilization(pca.transform(X), pca.transform(reference))
+    assert UtilizationScorer(reference)(pca, X) == pytest.approx(-expected)
+    with pytest.raises(TypeError, match="transform"):
+        UtilizationScorer(reference)(object(), X)
