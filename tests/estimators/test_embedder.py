@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
@@ -270,3 +271,41 @@ EXPECTED_FAILED_CHECKS = {
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+# -- losses with parameters or inputs of their own ----------------------------------
+def test_warm_start_keeps_training_the_loss_parameters(digits):
+    X, y = digits
+    emb = LossEmbedder(loss="unpg", warm_start=True, **FAST).fit(X, y)
+    before = {n: p.detach().clone() for n, p in emb.loss_.named_parameters()}
+    assert before  # the class-weight head
+    emb.fit(X, y)
+    in_optimizer = {
+        id(p) for g in emb.net_.optimizer_.param_groups for p in g["params"]
+    }
+    for name, param in emb.loss_.named_parameters():
+        assert id(param) in in_optimizer
+        assert not torch.equal(param.detach(), before[name])
+    restored = pickle.loads(pickle.dumps(emb))
+    np.testing.assert_array_equal(restored.transform(X[:5]), emb.transform(X[:5]))
+
+
+def test_cwcl_takes_a_paired_view(digits):
+    X, y = digits
+    view = X[:, :10]
+    emb = LossEmbedder(loss="cwcl", **FAST).fit(X, y, view=view)
+    assert emb.transform(X[:3]).shape == (3, 16)
+    with pytest.raises(ValueError, match=r"view must have one entry per sample"):
+        LossEmbedder(loss="cwcl", **FAST).fit(X, y, view=view[:10])
+    with pytest.raises(ValueError, match="view="):
+        LossEmbedder(loss="cwcl", **FAST).fit(X, y)
+    # Metrix mixes the paired view of mixed rows with the same weight
+    mixed = LossEmbedder(loss="cwcl", mixup="metrix", **FAST).fit(X, y, view=view)
+    assert np.isfinite(mixed.transform(X[:3])).all()
+
+
+def test_view_through_a_pipeline(digits):
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(), LossEmbedder(loss="cwcl", **FAST))
+    pipe.fit(X, y, lossembedder__view=X[:, :6])
+    assert pipe.transform(X[:2]).shape == (2, 16)
