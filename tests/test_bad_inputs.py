@@ -585,7 +585,10 @@ def _loss_inputs(name):
     cls = get_loss_class(name)
     if "ranking" in cls.tasks:
         return _ranking_inputs(cls)
-    if "regression" in cls.tasks:
+    if "embedding" in cls.tasks:
+        z = _MODULE(_XF).detach()
+        y = torch.tensor([0, 1, 2, 0, 1, 2])
+    elif "regression" in cls.tasks:
         z = torch.linspace(-2, 2, 6, dtype=F64)
         y = torch.linspace(1, -1, 6, dtype=F64)
     elif "multiclass" in cls.tasks:
@@ -599,8 +602,21 @@ def _loss_inputs(name):
         "module": _MODULE,
         "index": torch.arange(6),
         "likelihood": torch.full((6,), 0.5, dtype=F64),
+        "view": _XF.flip(1),
     }
     return z, y, {k: supplied[k] for k in cls.requires}
+
+
+def _built_loss(name):
+    """``get_loss(name)``, set up for the inputs of :func:`_loss_inputs` (an
+    embedding loss with parameters of its own builds them in ``setup``)."""
+    loss = get_loss(name)
+    if "embedding" in get_loss_class(name).tasks:
+        _, _, kw = _loss_inputs(name)
+        inputs = {k: v for k, v in kw.items() if k == "view"}
+        loss.setup(n_samples=6, n_classes=3, n_components=3, inputs=inputs)
+        loss.double()
+    return loss
 
 
 def _ranking_inputs(cls):
@@ -679,6 +695,9 @@ def _loss_cases():
         "target_negative",
         "target_bool",
     }
+    # Embedding labels are any integers (only equality matters), except for a
+    # loss with a class-weight head (UNPG: class indices).
+    valid_for_embedding = {"target_bool", "target_out_of_range", "target_negative"}
     cases = [
         (name, case)
         for name in list_losses()
@@ -687,6 +706,11 @@ def _loss_cases():
             "regression" in get_loss_class(name).tasks and case in valid_for_regression
         )
         and not ("ranking" in get_loss_class(name).tasks and case in valid_for_ranking)
+        and not (
+            "embedding" in get_loss_class(name).tasks
+            and case in valid_for_embedding
+            and (name != "unpg" or case == "target_bool")
+        )
     ]
     # A loss needing extra inputs, called without them (a ranking loss without
     # query ids or epoch takes the batch as one list at its final stage).
@@ -699,12 +723,14 @@ def _needed_context(name):
     optional = {"groups", "epoch"} if "ranking" in cls.tasks else set()
     if name == "grouprank":
         optional.add("module")  # without its network: one group per query
+    if name == "infonce":
+        optional |= {"X", "module"}  # without an augmentation: in-batch views
     return [k for k in cls.requires if k not in optional]
 
 
 @pytest.mark.parametrize(("name", "case"), _loss_cases())
 def test_loss_bad_input(name, case):
-    loss = get_loss(name)
+    loss = _built_loss(name)
     z, y, kw = _loss_inputs(name)
     if case == "missing_context":
         needed = _needed_context(name)
@@ -720,7 +746,8 @@ def test_loss_bad_input(name, case):
 def test_loss_valid_input(name):
     """The baseline: without the fault, each loss gives a finite value."""
     z, y, kw = _loss_inputs(name)
-    assert torch.isfinite(get_loss(name)(z, y, sample_weight=torch.ones(6), **kw))
+    loss = _built_loss(name)
+    assert torch.isfinite(loss(z, y, sample_weight=torch.ones(6), **kw))
 
 
 @pytest.mark.parametrize("name", list_losses())

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._base import BaseLoss, check_weights
+from ._base import _TRUSTED_TARGETS, BaseLoss, check_weights
 
 __all__ = [
     "EmbeddingLoss",
@@ -32,8 +32,9 @@ __all__ = [
 
 
 def check_embedding_batch(embeddings, labels):
-    """Raise unless ``embeddings`` is ``(B, d)`` floating and ``labels`` ``(B,)``
-    integer (any values: equal labels make positives)."""
+    """Raise unless ``embeddings`` is ``(B, d)`` floating and finite and
+    ``labels`` ``(B,)`` integer (any values: equal labels make positives);
+    finiteness is not checked inside :func:`trusted_targets`."""
     if not isinstance(embeddings, torch.Tensor) or not embeddings.is_floating_point():
         raise TypeError(
             "input must be a floating torch.Tensor of embeddings, shape (B, d); got "
@@ -57,6 +58,11 @@ def check_embedding_batch(embeddings, labels):
         )
     if labels.is_floating_point() or labels.is_complex():
         raise TypeError(f"target must hold integer labels; got dtype {labels.dtype}.")
+    if not _TRUSTED_TARGETS.get() and embeddings.numel():
+        # A NaN or inf carries through the sum: no (B, d) boolean mask.
+        if not bool(torch.isfinite(embeddings.detach().sum())):
+            if not bool(torch.isfinite(embeddings.detach()).all()):
+                raise ValueError("input (the embeddings) contains NaN or inf.")
 
 
 def reduce_anchors(terms, counts, sample_weight=None):
