@@ -10,6 +10,7 @@ views, with the hard-negative variant of Wang and Liu (CVPR 2021);
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import torch
@@ -231,7 +232,8 @@ class _PairInfoNCE(torch.autograd.Function):
     ``logits = anchors @ candidates.T / tau`` ``(B, M)``; for each positive
     pair ``(pa[j], pp[j])`` the loss is ``softplus(lse_a - logits[a, p])``
     with ``lse_a`` the log-sum-exp of anchor ``a``'s negatives: every
-    candidate except the flat indices ``excluded`` (hard labels), or every
+    candidate except the positive pairs and, with ``diagonal``, the anchor
+    itself (hard labels: the pairs are all same-label pairs), or every
     candidate weighted by ``exp(neg_log_weight)`` (soft labels, ``-inf``: not
     a negative); only the ``k`` largest when ``k`` is given. An anchor without
     negatives has ``lse = -inf`` and losses 0.
@@ -246,18 +248,20 @@ class _PairInfoNCE(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, anchors, candidates, inv_tau, pa, pp, excluded, neg_log_weight, k):
+    def forward(ctx, anchors, candidates, inv_tau, pa, pp, diagonal, neg_log_weight, k):
         n_candidates = candidates.shape[0]
         work = torch.mm(anchors * inv_tau, candidates.t())
         pos_flat = pa * n_candidates + pp
         s_pos = work.view(-1).index_select(0, pos_flat)
         limit = 50.0 if work.dtype in (torch.float32, torch.float16) else 300.0
         fast = neg_log_weight is None and inv_tau <= limit
-        if fast:
-            work.exp_()
-            work.view(-1).index_fill_(0, excluded, 0.0)
-        elif neg_log_weight is None:
-            work.view(-1).index_fill_(0, excluded, float("-inf"))
+        if neg_log_weight is None:
+            if fast:
+                work.exp_()
+            fill = 0.0 if fast else float("-inf")
+            work.view(-1).index_fill_(0, pos_flat, fill)
+            if diagonal:
+                work.diagonal().fill_(fill)
         else:
             work = work + neg_log_weight
         index = None
@@ -271,18 +275,33 @@ class _PairInfoNCE(torch.autograd.Function):
         sums = work.sum(1)
         lse = sums.log() if shift is None else shift + sums.log()
         x = lse.index_select(0, pa).sub_(s_pos)
-        ctx.save_for_backward(anchors, candidates, work, index, pa, pos_flat, sums, x)
+        ctx.save_for_backward(anchors, candidates, index, pa, pp, sums, x)
+        # attributes, not saved tensors: the symmetric backward writes into
+        # ``work``'s positive entries, and a later backward through the same
+        # graph zeroes them again (``dirty``), which a saved tensor's version
+        # check would refuse
+        ctx.work, ctx.pos_flat, ctx.dirty = work, pos_flat, False
         ctx.inv_tau = inv_tau
+        # One embedding set against itself: exp(logits) is symmetric
+        ctx.symmetric = fast and diagonal and index is None and anchors is candidates
         return F.softplus(x)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        anchors, candidates, work, index, pa, pos_flat, sums, x = ctx.saved_tensors
-        inv_tau = ctx.inv_tau
-        q = grad * torch.sigmoid(x) * inv_tau
+        anchors, candidates, index, pa, pp, sums, x = ctx.saved_tensors
+        work, pos_flat = ctx.work, ctx.pos_flat
+        if ctx.dirty:
+            work.view(-1).index_fill_(0, pos_flat, 0.0)
+            ctx.dirty = False
+        q = torch.sigmoid(x).mul_(grad).mul_(ctx.inv_tau)  # d loss / d logit_ap
         dlse = torch.zeros_like(sums).index_add_(0, pa, q)
-        scale = dlse / sums.clamp_min(_tiny(sums))
+        scale = dlse.div_(sums.clamp_min(_tiny(sums)))  # d loss / d work, per row
+        if ctx.symmetric:
+            grads = _symmetric_backward(anchors, work, scale, q, pa, pp, pos_flat)
+            if grads is not None:
+                ctx.dirty = True
+                return grads, None, None, None, None, None, None, None
         dlogits = work * scale.unsqueeze(1)
         if index is not None:
             shape = (anchors.shape[0], candidates.shape[0])
@@ -296,21 +315,78 @@ class _PairInfoNCE(torch.autograd.Function):
         return d_anchors, d_candidates, None, None, None, None, None, None
 
 
-def _same_label_pairs(labels):
-    """All ordered pairs ``(i, k)`` with ``labels[i] == labels[k]``, ``i == k``
-    included, as two index tensors (built from one sort, no ``B x B`` mask)."""
+def _symmetric_backward(z, work, scale, q, pa, pp, pos_flat):
+    """Gradient of :class:`_PairInfoNCE` wrt ``z`` when the candidates are the
+    anchors ``z`` (hard labels, fast path), with one matrix product.
+
+    ``work`` ``W`` is symmetric (0 on the diagonal and on same-label pairs),
+    so ``dz = s * (W z) + W (s * z) + R z`` with ``s = scale`` and ``R`` the
+    positive pairs' part, ``R_ap = -(q_ap + q_pa)``: ``R`` is written into
+    ``W``'s (zero) positive entries as ``R_ap / (s_a + s_p)`` and
+    ``W @ [z, s * z]`` gives all three terms (the positive entries are left
+    non-zero: the caller marks ``W`` for zeroing before any further use).
+    Returns None, ``W`` restored, where some ``s_a + s_p`` is 0 with ``R_ap``
+    not (then the general form is used).
+    """
+    flat = work.view(-1)
+    flat.index_put_((pos_flat,), q)
+    q_sum = flat.index_select(0, pp * work.shape[0] + pa).add_(q)
+    denom = scale.index_select(0, pa) + scale.index_select(0, pp)
+    zero = denom == 0
+    if bool(zero.any()):
+        if bool((q_sum[zero] != 0).any()):
+            flat.index_fill_(0, pos_flat, 0.0)
+            return None
+        denom = torch.where(zero, torch.ones_like(denom), denom)
+    flat.index_put_((pos_flat,), q_sum.neg_().div_(denom))
+    scaled = z * scale.unsqueeze(1)
+    product = work @ torch.cat([z, scaled], dim=1)
+    n = z.shape[1]
+    return product[:, :n].mul_(scale.unsqueeze(1)).add_(product[:, n:])
+
+
+@functools.lru_cache(maxsize=16)
+def _block_pattern(size, include_self):
+    """Row and column offsets of the pairs within one class block of
+    ``size`` rows (the diagonal only with ``include_self``), row-major."""
+    index = torch.arange(size)
+    rows = index.repeat_interleave(size)
+    cols = index.repeat(size)
+    if not include_self:
+        keep = rows != cols
+        rows, cols = rows[keep], cols[keep]
+    return rows, cols
+
+
+def _same_label_pairs(labels, include_self=True):
+    """All ordered pairs ``(i, k)`` with ``labels[i] == labels[k]`` (``i == k``
+    only with ``include_self``) as two index tensors, and the number of pairs
+    of each ``i``; built from one sort, without a ``B x B`` mask."""
     n = labels.shape[0]
     order = torch.argsort(labels, stable=True)
-    _, counts = torch.unique_consecutive(labels[order], return_counts=True)
-    size = counts.repeat_interleave(counts)
-    start = (counts.cumsum(0) - counts).repeat_interleave(counts)
-    total = int(size.sum())
+    _, sizes = torch.unique_consecutive(labels[order], return_counts=True)
+    size = sizes.repeat_interleave(sizes, output_size=n)  # per sorted row
+    start = (sizes.cumsum(0) - sizes).repeat_interleave(sizes, output_size=n)
+    per_row = size if include_self else size - 1
+    counts = torch.empty_like(per_row).index_copy_(0, order, per_row)
+    if n and bool(sizes.min() == sizes.max()) and int(sizes[0]) <= 256:
+        # equal classes (a class-balanced batch): one pattern for all blocks
+        local_rows, local_cols = _block_pattern(int(sizes[0]), include_self)
+        starts = (sizes.cumsum(0) - sizes).unsqueeze(1)
+        rows = (starts + local_rows.to(labels.device)).view(-1)
+        cols = (starts + local_cols.to(labels.device)).view(-1)
+        return order.index_select(0, rows), order.index_select(0, cols), counts
+    total = int(per_row.sum())
     rows = torch.arange(n, device=labels.device).repeat_interleave(
-        size, output_size=total
+        per_row, output_size=total
     )
-    first = (size.cumsum(0) - size).repeat_interleave(size, output_size=total)
-    cols = start[rows] + torch.arange(total, device=labels.device) - first
-    return order[rows], order[cols]
+    first = (per_row.cumsum(0) - per_row).repeat_interleave(per_row, output_size=total)
+    offset = torch.arange(total, device=labels.device) - first
+    if not include_self:  # skip the row itself within its class block
+        rank = torch.arange(n, device=labels.device) - start
+        offset += offset >= rank.index_select(0, rows)
+    cols = start.index_select(0, rows) + offset
+    return order.index_select(0, rows), order.index_select(0, cols), counts
 
 
 def _check_top_k(top_k):
@@ -329,22 +405,17 @@ def _label_pair_losses(anchors, candidates, labels, same_set, temperature, top_k
     (``k != i`` when ``same_set``: the candidates are the anchors), negatives
     those with another label. Returns ``(losses, anchor_index)``.
     """
-    a, k = _same_label_pairs(labels)
-    excluded = a * candidates.shape[0] + k
-    if same_set:
-        keep = a != k
-        a, k = a[keep], k[keep]
+    a, k, counts = _same_label_pairs(labels, include_self=not same_set)
     za = F.normalize(anchors, dim=1)
     zc = za if same_set else F.normalize(candidates, dim=1)
-    losses = _PairInfoNCE.apply(za, zc, 1.0 / temperature, a, k, excluded, None, top_k)
-    return losses, a
+    losses = _PairInfoNCE.apply(za, zc, 1.0 / temperature, a, k, same_set, None, top_k)
+    return losses, a, counts
 
 
-def _per_anchor(losses, index, n_anchors):
+def _per_anchor(losses, index, counts):
     """Per-anchor ``(sum of pair losses, number of pairs)``."""
-    sums = losses.new_zeros(n_anchors).index_add(0, index, losses)
-    counts = torch.bincount(index, minlength=n_anchors).to(losses.dtype)
-    return sums, counts
+    sums = losses.new_zeros(counts.shape[0]).index_add(0, index, losses)
+    return sums, counts.to(losses.dtype)
 
 
 def info_nce(z1, z2, temperature=0.2, variant="cross"):
@@ -380,10 +451,10 @@ def info_nce(z1, z2, temperature=0.2, variant="cross"):
         )
     ids = torch.arange(z1.shape[0], device=z1.device)
     if variant == "cross":
-        losses, _ = _label_pair_losses(z1, z2, ids, False, temperature, None)
+        losses, _, _ = _label_pair_losses(z1, z2, ids, False, temperature, None)
     else:
         both = torch.cat([z1, z2])
-        losses, _ = _label_pair_losses(
+        losses, _, _ = _label_pair_losses(
             both, both, torch.cat([ids, ids]), True, temperature, None
         )
     return losses.mean() if losses.numel() else z1.sum() * 0.0
@@ -537,31 +608,29 @@ class InfoNCELoss(EmbeddingLoss):
 
     def anchor_terms(self, embeddings, labels, X=None, module=None, **context):
         """Per-anchor means of the pair losses, counts = numbers of positives."""
-        n = embeddings.shape[0]
+        n, k = embeddings.shape[0], self.top_k
         if self.augment is None:
-            losses, index = _label_pair_losses(
-                embeddings, embeddings, labels, True, self.temperature, self.top_k
+            sums, counts = _per_anchor(
+                *_label_pair_losses(
+                    embeddings, embeddings, labels, True, self.temperature, self.top_k
+                )
             )
-            sums, counts = _per_anchor(losses, index, n)
         else:
             second = self._second_view(embeddings, X, module)
             ids = labels if self.supervised else torch.arange(n, device=labels.device)
             if self.variant == "cross":
-                losses, index = _label_pair_losses(
-                    embeddings, second, ids, False, self.temperature, self.top_k
+                sums, counts = _per_anchor(
+                    *_label_pair_losses(
+                        embeddings, second, ids, False, self.temperature, self.top_k
+                    )
                 )
-                sums, counts = _per_anchor(losses, index, n)
             else:
                 both = torch.cat([embeddings, second])
-                losses, index = _label_pair_losses(
-                    both,
-                    both,
-                    torch.cat([ids, ids]),
-                    True,
-                    self.temperature,
-                    self.top_k,
+                sums, counts = _per_anchor(
+                    *_label_pair_losses(
+                        both, both, torch.cat([ids, ids]), True, self.temperature, k
+                    )
                 )
-                sums, counts = _per_anchor(losses, index, 2 * n)
                 sums, counts = sums[:n] + sums[n:], counts[:n] + counts[n:]
         return sums / counts.clamp_min(1.0), counts
 
@@ -582,7 +651,7 @@ class InfoNCELoss(EmbeddingLoss):
         za = F.normalize(anchors, dim=1)
         zc = F.normalize(candidates, dim=1)
         losses = _PairInfoNCE.apply(
-            za, zc, 1.0 / self.temperature, a, k, None, log_weight, self.top_k
+            za, zc, 1.0 / self.temperature, a, k, False, log_weight, self.top_k
         )
         weighted = losses * positive[a, k]
         sums = weighted.new_zeros(anchors.shape[0]).index_add(0, a, weighted)

@@ -209,6 +209,25 @@ def test_infonce_hard_negatives_naive_loop(top_k):
         assert approx(ours, _naive_infonce(z, y, 0.3, top_k), rel=1e-10)
 
 
+def test_infonce_backward_twice():
+    z, y = next(_batches())
+    for dtype in (torch.float32, torch.float64):
+        e = z.to(dtype).clone().requires_grad_(True)
+        value = InfoNCELoss(temperature=0.2)(e, y)
+        (first,) = torch.autograd.grad(value, e, retain_graph=True)
+        (second,) = torch.autograd.grad(value, e)
+        torch.testing.assert_close(first, second)
+        a, b = z.clone().requires_grad_(True), z.clone().requires_grad_(True)
+        # the one-product gradient equals the general two-product one
+        InfoNCELoss(temperature=0.2)(a, y).backward()
+        s = F.normalize(b, dim=1) @ F.normalize(b, dim=1).T / 0.2
+        pos, neg = pair_masks(y)
+        lse = torch.logsumexp(s.masked_fill(~neg, float("-inf")), 1, keepdim=True)
+        F.softplus(lse - s)[pos].mean().backward()
+        assert a.grad is not None
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-10, atol=1e-12)
+
+
 def test_infonce_top_k_all_is_plain():
     z, y = next(_batches())
     plain = InfoNCELoss(temperature=0.2)(z, y)
@@ -248,11 +267,20 @@ def test_infonce_no_positive_pair_gives_zero():
     assert one_class.item() == 0.0  # no negatives: each pair costs log(1) = 0
 
 
-def test_same_label_pairs():
-    y = torch.tensor([3, 1, 3, 2, 1, 3])
-    a, k = _same_label_pairs(y)
-    expected = {(i, j) for i in range(6) for j in range(6) if y[i] == y[j]}
-    assert set(zip(a.tolist(), k.tolist())) == expected and len(a) == len(expected)
+@pytest.mark.parametrize("labels", [[3, 1, 3, 2, 1, 3], [2, 0, 1, 1, 0, 2]])
+def test_same_label_pairs(labels):
+    y = torch.tensor(labels)  # unequal classes, then equal ones (block pattern)
+    for include_self in (True, False):
+        a, k, counts = _same_label_pairs(y, include_self)
+        expected = {
+            (i, j)
+            for i in range(6)
+            for j in range(6)
+            if y[i] == y[j] and (include_self or i != j)
+        }
+        assert set(zip(a.tolist(), k.tolist())) == expected
+        assert len(a) == len(expected)
+        assert counts.tolist() == [sum(i == e[0] for e in expected) for i in range(6)]
 
 
 # -- InfoNCE with a second view --------------------------------------------------
