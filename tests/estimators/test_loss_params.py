@@ -28,12 +28,12 @@ class ScaledCE(CrossEntropyLoss):
 
     name = "_test_scaled_ce"
 
-    def __init__(self, *, scale=1.0, label_smoothing=0.0, reduction="mean"):
+    def __init__(self, *, term_scale=1.0, label_smoothing=0.0, reduction="mean"):
         super().__init__(label_smoothing=label_smoothing, reduction=reduction)
-        self.scale = scale
+        self.term_scale = term_scale
 
     def loss_terms(self, input, target, **context):
-        return self.scale * super().loss_terms(input, target, **context)
+        return self.term_scale * super().loss_terms(input, target, **context)
 
 
 def _no_user_warning():
@@ -131,11 +131,11 @@ def test_a_name_no_loss_has_is_an_error_even_when_none(binary_data):
 def test_unregistered_loss_class_keeps_its_own_params(binary_data):
     X, y = binary_data
     with _no_user_warning():
-        clf = small(loss=ScaledCE, loss__scale=0.5).fit(X, y)
-    assert clf.loss_.scale == 0.5
+        clf = small(loss=ScaledCE, loss__term_scale=0.5).fit(X, y)
+    assert clf.loss_.term_scale == 0.5
     # A name that no registered loss has is a typo for a registered loss.
-    with pytest.raises(ValueError, match="'scale'"):
-        small(loss="focal", loss__scale=0.5).fit(X, y)
+    with pytest.raises(ValueError, match="'term_scale'"):
+        small(loss="focal", loss__term_scale=0.5).fit(X, y)
 
 
 # -- searches built by loss_param_grid --------------------------------------------
