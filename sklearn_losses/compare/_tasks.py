@@ -776,13 +776,14 @@ class EmbeddingTask(MulticlassTask):
         return LossEmbedder
 
     def candidates(self):
-        """One candidate per registered embedding loss that learns from the
-        labels alone; ``cwcl`` (a paired view) is left out, ask for others by
-        name."""
+        """One candidate per registered embedding loss that trains on the
+        table alone: ``cwcl`` with the input features as its frozen view (what
+        ``LossEmbedder`` does without ``view=``)."""
         return {
             name: {"loss": name}
             for name in list_losses(self.name)
-            if set(get_loss_class(name).requires) <= _PROVIDED | {"X", "module"}
+            if set(get_loss_class(name).requires)
+            <= _PROVIDED | {"X", "module", "view"}
         }
 
     def references(self, random_state, **context):

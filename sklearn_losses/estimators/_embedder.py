@@ -53,8 +53,8 @@ class LossEmbedder(
     loss : str, BaseLoss subclass or instance, default="multi_similarity"
         The metric-learning loss, one of ``list_losses("embedding")``:
         ``"multi_similarity"``, ``"contrastive"``, ``"infonce"``,
-        ``"proto_triplet"``, ``"icnn"``, ``"unpg"``, ``"cwcl"`` (needs
-        ``view=`` in ``fit``), ``"groco"``; parameters as ``loss__<name>``
+        ``"proto_triplet"``, ``"icnn"``, ``"unpg"``, ``"cwcl"`` (a paired
+        ``view=`` in ``fit``, else the input ``X``), ``"groco"``; parameters as ``loss__<name>``
         (and ``loss__miner__epsilon`` for an object the loss takes).
     n_components : int, default=16
         Width of the embedding.
@@ -108,7 +108,10 @@ class LossEmbedder(
     ``loss__augment``): each row is its own class. A paired second view for
     ``"cwcl"`` (an embedding of the same rows from elsewhere: PCA of other
     columns, a pretrained model) is passed as ``fit(X, y, view=V)``, or
-    ``pipeline.fit(X, y, lossembedder__view=V)``.
+    ``pipeline.fit(X, y, lossembedder__view=V)``; without one, the frozen view
+    is the embedder's input ``X`` itself (its pair weights are the cosine
+    similarities of the input rows, and the embedding keeps their
+    neighbourhoods; ``"cwcl"`` does not read the labels).
 
     Examples
     --------
@@ -230,7 +233,8 @@ class LossEmbedder(
             The weight of each row as an anchor (see Notes).
         view : array-like of shape (n_samples, n_view_features), default=None
             A paired second view of each row, for a loss that needs one
-            (``"cwcl"``: the frozen embedding its pair weights come from).
+            (``"cwcl"``: the frozen embedding its pair weights come from;
+            without it, ``X`` is that view).
         **fit_params : array-like of shape (n_samples, ...)
             Other per-sample inputs the loss declares in ``requires``.
 
@@ -319,6 +323,9 @@ class LossEmbedder(
             ) from None
 
     def _setup_loss(self, loss, arrays, n_classes):
+        if "view" in loss.requires and arrays.get("view") is None:
+            # Without a paired view, the frozen view is the embedder's input.
+            arrays["view"] = arrays["X"]
         inputs = {
             k: torch.as_tensor(arrays[k])
             for k in loss.requires

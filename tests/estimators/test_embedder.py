@@ -149,6 +149,15 @@ def test_self_supervised_infonce_without_labels(digits):
     assert recall_at_k(emb.transform(X), y) > 0.5
 
 
+def test_augmentation_that_changes_the_batch_shape_is_refused(digits):
+    X, _ = digits
+    emb = LossEmbedder(
+        loss="infonce", loss__augment=lambda x: x[:-1], max_epochs=1, random_state=0
+    )
+    with pytest.raises(ValueError, match="augment must return a tensor of the input"):
+        emb.fit(X)
+
+
 # -- loss parameters and mixup ---------------------------------------------------
 def test_nested_miner_parameters(digits):
     X, y = digits
@@ -241,7 +250,7 @@ def test_warm_start_continues_and_keeps_the_width(digits):
 # -- in searches -----------------------------------------------------------------
 def test_pipeline_grid_over_losses_and_mixup(digits):
     X, y = digits
-    losses = [name for name in list_losses("embedding") if name != "cwcl"]
+    losses = list_losses("embedding")  # cwcl: the input is its frozen view
     pipe = make_pipeline(
         StandardScaler(),
         LossEmbedder(n_components=8, max_epochs=6, random_state=0),
@@ -297,8 +306,10 @@ def test_cwcl_takes_a_paired_view(digits):
     assert emb.transform(X[:3]).shape == (3, 16)
     with pytest.raises(ValueError, match=r"view must have one entry per sample"):
         LossEmbedder(loss="cwcl", **FAST).fit(X, y, view=view[:10])
-    with pytest.raises(ValueError, match="view="):
-        LossEmbedder(loss="cwcl", **FAST).fit(X, y)
+    # without a view, the frozen view is the input itself
+    own = LossEmbedder(loss="cwcl", **FAST).fit(X, y)
+    assert own.loss_._view_width == X.shape[1]
+    assert own.loss_.projection is not None
     # Metrix mixes the paired view of mixed rows with the same weight
     mixed = LossEmbedder(loss="cwcl", mixup="metrix", **FAST).fit(X, y, view=view)
     assert np.isfinite(mixed.transform(X[:3])).all()
