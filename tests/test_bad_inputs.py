@@ -594,6 +594,9 @@ def _loss_inputs(name):
     elif "multiclass" in cls.tasks:
         z = _MODULE(_XF).detach()
         y = torch.tensor([0, 1, 2, 0, 1, 2])
+    elif "distillation" in cls.tasks:  # n_heads heads of 3 logits
+        z = _MODULE(_XF).detach().repeat(1, cls.n_heads)
+        y = torch.tensor([0, 1, 2, 0, 1, 2])
     else:
         z = torch.linspace(-2, 2, 6, dtype=F64)
         y = torch.tensor([0, 1, 0, 1, 0, 1])
@@ -603,6 +606,7 @@ def _loss_inputs(name):
         "index": torch.arange(6),
         "likelihood": torch.full((6,), 0.5, dtype=F64),
         "view": _XF.flip(1),
+        "teacher_logits": _XF.flip(0),
     }
     return z, y, {k: supplied[k] for k in cls.requires}
 

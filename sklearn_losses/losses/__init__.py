@@ -26,6 +26,13 @@ from .contrastive import (
 from .cross_entropy import CrossEntropyLoss
 from .cwcl import CWCLLoss, cwcl_loss
 from .dataset_equity import DEquityWeightedLoss, dequity_weights
+from .distillation import (
+    DistillationLoss,
+    DualHeadKDLoss,
+    KDLoss,
+    PLDLoss,
+    teacher_order,
+)
 from .ensloss import EnsLoss
 from .focal import FocalLoss
 from .groco import GroCoLoss, groco_loss
@@ -115,4 +122,9 @@ __all__ = [
     "UNPGLoss",
     "unpg_loss",
     "whisker_filter",
+    "DistillationLoss",
+    "DualHeadKDLoss",
+    "KDLoss",
+    "PLDLoss",
+    "teacher_order",
 ]

@@ -62,12 +62,17 @@ def fixed_input(shape):
     return as_tensor(mc_logits(k)), as_target(MC_Y[k])
 
 
-def linear_problem(n_out, n=7, d=3, seed=0):
-    """Features ``x (n, d)``, a linear layer ``weight (d, n_out)`` and targets."""
+def linear_problem(n_out, n=7, d=3, seed=0, n_classes=None):
+    """Features ``x (n, d)``, a linear layer ``weight (d, n_out)`` and targets.
+
+    The targets are class indices below ``n_classes`` (default: 2 for one
+    output, else ``n_out``; a loss with several heads of ``K`` logits has
+    ``n_out = heads * K``).
+    """
     rng = np.random.default_rng(seed)
     x = torch.tensor(rng.normal(size=(n, d)), dtype=F64)
     weight = torch.tensor(rng.normal(size=(d, n_out)), dtype=F64)
-    high = 2 if n_out == 1 else n_out
+    high = n_classes or (2 if n_out == 1 else n_out)
     y = torch.tensor(rng.integers(0, high, size=n), dtype=torch.long)
     return x, weight, y
 
@@ -115,11 +120,11 @@ def assert_unit_weights(loss, z, y, rtol, atol, context=None):
 
 
 def assert_repeated_rows(
-    loss, n_out, squeeze=True, rtol=1e-12, atol=1e-14, context=None
+    loss, n_out, squeeze=True, rtol=1e-12, atol=1e-14, context=None, n_classes=None
 ):
     """Integer weights equal repeating the rows (value and gradient w.r.t. the
     weight of a linear layer shared by all rows)."""
-    x, weight, y = linear_problem(n_out)
+    x, weight, y = linear_problem(n_out, n_classes=n_classes)
     counts = torch.tensor(COUNTS)
     value_w, grad_w = value_and_grad(
         loss, x, weight, y, counts.to(F64), squeeze=squeeze, context=context
@@ -132,10 +137,12 @@ def assert_repeated_rows(
     torch.testing.assert_close(grad_w, grad_r, rtol=rtol, atol=atol)
 
 
-def assert_zero_weights_drop_rows(loss, n_out, kept_nonzero=False, context=None):
+def assert_zero_weights_drop_rows(
+    loss, n_out, kept_nonzero=False, context=None, n_classes=None
+):
     """Zero weights give the value and gradient of the kept rows alone, and
     exactly zero gradient on the dropped rows' logits."""
-    x, weight, y = linear_problem(n_out)
+    x, weight, y = linear_problem(n_out, n_classes=n_classes)
     w = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0], dtype=F64)
     keep = w > 0
     value_w, grad_w = value_and_grad(loss, x, weight, y, w, context=context)
@@ -190,13 +197,14 @@ def extreme_binary(dtype):
     return z, as_target([0] * 4 + [1] * 4)
 
 
-def extreme_logits(n_out, big, dtype):
+def extreme_logits(n_out, big, dtype, n_classes=None):
     """Logits of magnitude ``big``: confidently right, confidently wrong, wrong
     with a tie at the top, and all tied.
 
     One logit: ``[big, -big, big, -big]`` with targets ``[0, 0, 1, 1]``. ``K``
     logits: rows ``[big, -big, 0...]`` (targets 0 and 1), ``[-big, big...]``
-    (target 0) and ``[big...]`` (target ``K - 1``).
+    (target 0) and ``[big...]`` (target ``K - 1``; ``n_classes - 1`` for
+    ``n_out`` outputs of several heads).
     """
     if n_out == 1:
         return torch.tensor([big, -big, big, -big], dtype=dtype), as_target(
@@ -209,7 +217,8 @@ def extreme_logits(n_out, big, dtype):
         [-big] + [big] * (n_out - 1),
         [big] * n_out,
     ]
-    return torch.tensor(rows, dtype=dtype), as_target([0, 1, 0, n_out - 1])
+    last = (n_classes or n_out) - 1
+    return torch.tensor(rows, dtype=dtype), as_target([0, 1, 0, last])
 
 
 def finite_value_and_grad(loss, z, y, sample_weight=None, context=None):

@@ -4,9 +4,11 @@ Every loss that ``list_losses("binary")`` or ``list_losses("multiclass")``
 returns is built with its default parameters (``get_loss(name)``) and run on
 each input it supports: one logit ``(n,)`` or two logits ``(n, 2)`` per sample
 for binary (``binary_logits``), ``(n, K)`` logits with ``K`` in 3, 4 for
-multiclass. Only the class attributes are read (``requires``,
-``decomposable``, ``binary_logits``), so a newly registered loss is checked
-without touching this file. Loss-specific values and parameters are tested in
+multiclass. Every loss of ``list_losses("distillation")`` gets ``n_heads``
+heads of ``K`` logits per sample (``K`` in 2, 3, 4) and the teacher's
+``(n, K)`` logits. Only the class attributes are read (``requires``,
+``decomposable``, ``binary_logits``, ``n_heads``), so a newly registered loss
+is checked without touching this file. Loss-specific values and parameters are tested in
 the loss's own file.
 
 Per-sample weight equivalences (repeated rows, dropped rows, hand-weighted
@@ -41,11 +43,21 @@ from _reference import (
 
 from sklearn_losses.losses import TASKS, get_loss, get_loss_class, list_losses
 
-#: Extra per-sample inputs (``BaseLoss.requires``) these tests can supply: the
-#: row index, as the estimators pass it.
+
+def _teacher_logits(n, k):
+    """Fixed ``(n, k)`` teacher logits, distinct within each row."""
+    rng = np.random.default_rng(100 * n + k)
+    values = rng.permutation(np.linspace(-3.0, 3.0, n * k)).reshape(n, k)
+    return torch.tensor(values, dtype=torch.float64)
+
+
+#: Extra per-sample inputs (``BaseLoss.requires``) these tests can supply for
+#: ``n`` rows of ``k`` classes: the row index, as the estimators pass it, a
+#: likelihood, a teacher's logits.
 SUPPLIED = {
-    "index": lambda n: torch.arange(n),
-    "likelihood": lambda n: torch.linspace(0.05, 1.0, n, dtype=torch.float64),
+    "index": lambda n, k: torch.arange(n),
+    "likelihood": lambda n, k: torch.linspace(0.05, 1.0, n, dtype=torch.float64),
+    "teacher_logits": _teacher_logits,
 }
 REDUCTIONS = ("mean", "sum", "none")
 # Unit weights against no weights: decomposable losses reduce through
@@ -92,7 +104,9 @@ class Case:
 
     @property
     def n_classes(self):
-        return 2 if self.task == "binary" else self.n_out
+        if self.task == "binary":
+            return 2
+        return self.n_out // getattr(self.cls, "n_heads", 1)
 
     @property
     def reductions(self):
@@ -108,7 +122,7 @@ class Case:
 
     def context(self, n):
         """The extra inputs the loss requires, for ``n`` rows."""
-        return {key: SUPPLIED[key](n) for key in self.cls.requires}
+        return {key: SUPPLIED[key](n, self.n_classes) for key in self.cls.requires}
 
     def weights(self, n):
         """Distinct weights, with a zero for decomposable losses."""
@@ -138,10 +152,12 @@ class Case:
 
 def _cases():
     cases = []
-    for task in ("binary", "multiclass"):
+    for task in ("binary", "multiclass", "distillation"):
         for name in list_losses(task):
             cls = get_loss_class(name)
             widths = (cls.binary_logits,) if task == "binary" else (3, 4)
+            if task == "distillation":
+                widths = tuple(k * getattr(cls, "n_heads", 1) for k in (2, 3, 4))
             cases += [Case(name, task, n_out) for n_out in widths]
     return cases
 
@@ -203,7 +219,7 @@ def test_gradcheck(case, reduction, weighted):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @_cases_param(CASES)
 def test_extreme_logits_finite(case, dtype, big):
-    z, y = extreme_logits(case.n_out, big, dtype)
+    z, y = extreme_logits(case.n_out, big, dtype, n_classes=case.n_classes)
     context = case.context(len(y))
     for reduction in case.reductions:
         finite_value_and_grad(case.loss(reduction), z, y, context=context)
@@ -280,7 +296,11 @@ def test_unit_weights_equal_no_weights(case, reduction):
 def test_integer_weights_equal_repeated_rows(case, reduction):
     for squeeze in (True, False) if case.n_out == 1 else (True,):
         assert_repeated_rows(
-            case.loss(reduction), case.n_out, squeeze, context=case.context(7)
+            case.loss(reduction),
+            case.n_out,
+            squeeze,
+            context=case.context(7),
+            n_classes=case.n_classes,
         )
 
 
@@ -291,7 +311,10 @@ def test_integer_weights_equal_repeated_rows(case, reduction):
 )
 def test_zero_weights_drop_rows(case, reduction):
     assert_zero_weights_drop_rows(
-        case.loss(reduction), case.n_out, context=case.context(7)
+        case.loss(reduction),
+        case.n_out,
+        context=case.context(7),
+        n_classes=case.n_classes,
     )
 
 
