@@ -54,8 +54,9 @@ class LossEmbedder(
         The metric-learning loss, one of ``list_losses("embedding")``:
         ``"multi_similarity"``, ``"contrastive"``, ``"infonce"``,
         ``"proto_triplet"``, ``"icnn"``, ``"unpg"``, ``"cwcl"`` (a paired
-        ``view=`` in ``fit``, else the input ``X``), ``"groco"``; parameters as ``loss__<name>``
-        (and ``loss__miner__epsilon`` for an object the loss takes).
+        ``view=`` in ``fit``, else the input ``X``), ``"groco"``; parameters
+        as ``loss__<name>`` (and ``loss__miner__epsilon`` for an object the
+        loss takes).
     n_components : int, default=16
         Width of the embedding.
     normalize : bool, default=True
