@@ -1,4 +1,4 @@
-"""Focal loss (Lin et al., 2017) for binary and multiclass classification."""
+"""Focal loss (Lin et al., 2017) for binary, multiclass and multi-label targets."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .._validation import check_real
 from ._base import BaseLoss, split_logits
 from ._registry import register_loss
 from ._softmax import cross_entropy
+from .multilabel import split_multilabel
 
 __all__ = ["FocalLoss"]
 
@@ -36,6 +37,9 @@ class FocalLoss(BaseLoss):
 
     Input contract: as :class:`CrossEntropyLoss` — ``(n,)``/``(n, 1)`` binary
     log-odds or ``(n, K)`` logits; ``target`` class indices of shape ``(n,)``.
+    Multi-label: ``(n, L)`` logits and a 0/1 ``target`` of the same shape; the
+    binary form applies to each label and a row's term is the mean over its
+    labels.
 
     Parameters
     ----------
@@ -47,7 +51,8 @@ class FocalLoss(BaseLoss):
         for class 1 and :math:`1 - a` for class 0. A sequence of ``K``
         non-negative floats: one factor per class. The paper's detection setting
         used 0.25; for tabular data prefer ``class_weight`` on the estimator,
-        which acts through sample weights.
+        which acts through sample weights. Multi-label: a float only (the
+        factor of the positives of every label).
     reduction : {"mean", "sum", "none"}, default="mean"
         See :func:`~sklearn_losses.losses.weighted_reduce`.
 
@@ -76,7 +81,7 @@ class FocalLoss(BaseLoss):
     default_grid = {"gamma": [1.0, 2.0]}
     equivalences = (({"gamma": 0.0}, "cross_entropy", {}),)
     aliases = ("focal_loss",)
-    tasks = frozenset({"binary", "multiclass"})
+    tasks = frozenset({"binary", "multiclass", "multilabel"})
 
     def __init__(self, *, gamma=2.0, alpha=None, reduction="mean"):
         super().__init__(reduction=reduction)
@@ -107,16 +112,12 @@ class FocalLoss(BaseLoss):
         return torch.as_tensor(values, dtype=torch.float64)
 
     def loss_terms(self, input, target):
+        if isinstance(target, torch.Tensor) and target.ndim == 2:
+            return self._multilabel_terms(input, target)
         z, y, binary = split_logits(input, target)
         gamma = float(self.gamma)
         if binary:
-            u = (1 - 2 * y).to(z.dtype) * z  # minus the margin
-            # -log p_y; softplus is linear past its threshold, exact to the
-            # dtype's rounding from 20 in float32 and from 40 in float64
-            threshold = 40.0 if z.dtype == torch.float64 else 20.0
-            ce = F.softplus(u, threshold=threshold)
-            # (1 - p_y)^gamma = exp(gamma log sigmoid(u))
-            factor = torch.exp(gamma * (u - ce))
+            ce, factor = _sigmoid_focal(z, y.to(z.dtype), gamma)
             n_classes = 2
         else:
             ce = cross_entropy(z, y)  # -log p_y
@@ -135,3 +136,30 @@ class FocalLoss(BaseLoss):
                 )
             terms = alpha.to(z.dtype)[y] * terms
         return terms
+
+    def _multilabel_terms(self, input, target):
+        z, y, _ = split_multilabel(input, target)
+        ce, factor = _sigmoid_focal(z, y, float(self.gamma))
+        terms = factor * ce
+        alpha = self._alpha
+        if alpha is not None:
+            if not isinstance(self.alpha, numbers.Real):
+                raise ValueError(
+                    "alpha for a multi-label target must be None or a float in "
+                    f"[0, 1] (the factor of the positives); got {self.alpha!r}."
+                )
+            alpha = alpha.to(z.dtype)
+            terms = (alpha[0] + (alpha[1] - alpha[0]) * y) * terms
+        return terms.mean(dim=1)
+
+
+def _sigmoid_focal(z, y, gamma):
+    """``(-log p_y, (1 - p_y)^gamma)`` of logits ``z`` and 0/1 targets ``y``
+    (same shape, ``z``'s dtype), computed in log space."""
+    u = (1 - 2 * y) * z  # minus the margin
+    # -log p_y; softplus is linear past its threshold, exact to the
+    # dtype's rounding from 20 in float32 and from 40 in float64
+    threshold = 40.0 if z.dtype == torch.float64 else 20.0
+    ce = F.softplus(u, threshold=threshold)
+    # (1 - p_y)^gamma = exp(gamma log sigmoid(u))
+    return ce, torch.exp(gamma * (u - ce))

@@ -354,7 +354,7 @@ def test_valid_parameters(gamma, alpha):
 
 def test_declared_metadata():
     assert FocalLoss.name == "focal"
-    assert FocalLoss.tasks == frozenset({"binary", "multiclass"})
+    assert FocalLoss.tasks == frozenset({"binary", "multiclass", "multilabel"})
     assert FocalLoss.decomposable
     assert "_alpha" not in FocalLoss(alpha=[1.0, 2.0]).state_dict()
 
