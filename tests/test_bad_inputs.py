@@ -594,6 +594,9 @@ def _loss_inputs(name):
     elif "multiclass" in cls.tasks:
         z = _MODULE(_XF).detach()
         y = torch.tensor([0, 1, 2, 0, 1, 2])
+    elif "multilabel" in cls.tasks:  # a (6, 3) indicator matrix
+        z = _MODULE(_XF).detach()
+        y = torch.tensor([[1, 0, 1], [0, 1, 0], [1, 1, 0]] * 2)
     elif "distillation" in cls.tasks:  # n_heads heads of 3 logits
         z = _MODULE(_XF).detach().repeat(1, cls.n_heads)
         y = torch.tensor([0, 1, 2, 0, 1, 2])
@@ -615,6 +618,8 @@ def _built_loss(name):
     """``get_loss(name)``, set up for the inputs of :func:`_loss_inputs` (an
     embedding loss with parameters of its own builds them in ``setup``)."""
     loss = get_loss(name)
+    if get_loss_class(name).tasks == {"multilabel"}:  # the training labels
+        loss.setup(n_samples=6, n_classes=3, target=_loss_inputs(name)[1])
     if "embedding" in get_loss_class(name).tasks:
         _, _, kw = _loss_inputs(name)
         inputs = {k: v for k, v in kw.items() if k == "view"}
@@ -702,11 +707,17 @@ def _loss_cases():
     # Embedding labels are any integers (only equality matters), except for a
     # loss with a class-weight head (UNPG: class indices).
     valid_for_embedding = {"target_bool", "target_out_of_range", "target_negative"}
+    # 0/1 labels of any dtype are valid for a multi-label loss.
+    valid_for_multilabel = {"target_float", "target_bool"}
     cases = [
         (name, case)
         for name in list_losses()
         for case in LOSS_CASES
         if not (
+            get_loss_class(name).tasks == {"multilabel"}
+            and case in valid_for_multilabel
+        )
+        and not (
             "regression" in get_loss_class(name).tasks and case in valid_for_regression
         )
         and not ("ranking" in get_loss_class(name).tasks and case in valid_for_ranking)

@@ -40,6 +40,13 @@ from .grouprank import GroupRankLoss, OrderSearchLoss
 from .ldr import ALDRKLLoss, LDRKLLoss
 from .metrix import MetrixLoss
 from .multi_similarity import MultiSimilarityLoss, MultiSimilarityMiner
+from .multilabel import (
+    BCELoss,
+    HybridLoss,
+    balanced_pos_weight,
+    jaccard_contrastive,
+    label_cosine_matrix,
+)
 from .ranking import (
     ApproxNDCGLoss,
     FIRSTLoss,
@@ -127,4 +134,9 @@ __all__ = [
     "KDLoss",
     "PLDLoss",
     "teacher_order",
+    "BCELoss",
+    "HybridLoss",
+    "balanced_pos_weight",
+    "jaccard_contrastive",
+    "label_cosine_matrix",
 ]
