@@ -13,6 +13,7 @@ qid=qid)``) and over metric-learning losses of an embedding
 
 from .compare import compare_losses
 from .estimators import (
+    DistilledClassifier,
     LossClassifier,
     LossEmbedder,
     LossRanker,
@@ -39,6 +40,7 @@ __all__ = [
     "BatchPlan",
     "ClassShareBatches",
     "DatasetEquityReweighter",
+    "DistilledClassifier",
     "DivergenceWarning",
     "GroupBatches",
     "LossClassifier",

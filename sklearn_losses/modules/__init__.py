@@ -1,12 +1,13 @@
 """Network modules the estimators build at fit time.
 
-:class:`MLP` scores rows one by one; :class:`EmbeddingNet` makes any network
-an embedding (``(n, d)`` outputs, optionally of unit norm); :func:`diff_sort`
-is a relaxed (differentiable) sorting network. The others score a row in the context of
-its group (they declare ``takes_groups = True`` and the training engine calls
-them with ``groups=``): :class:`ReadProcessWrite` (a set encoder),
-:class:`GroupwiseScorer` (GroupRank's scorer of random groups) and
-:class:`TSPRankModule` (bilinear pair scores decoded as a best path).
+:class:`MLP` scores rows one by one; :class:`DualHeadMLP` is an MLP backbone
+with a main and an auxiliary head (Dual-Head distillation); :class:`EmbeddingNet`
+makes any network an embedding (``(n, d)`` outputs, optionally of unit norm);
+:func:`diff_sort` is a relaxed (differentiable) sorting network. The others
+score a row in the context of its group (they declare ``takes_groups = True``
+and the training engine calls them with ``groups=``): :class:`ReadProcessWrite`
+(a set encoder), :class:`GroupwiseScorer` (GroupRank's scorer of random groups)
+and :class:`TSPRankModule` (bilinear pair scores decoded as a best path).
 """
 
 from ._packing import pack_lists, unpack_lists
@@ -19,6 +20,7 @@ from .diffsort import (
     soft_swap_weights,
     sorting_network,
 )
+from .dual_head import AUX_HEADS, DualHeadMLP
 from .mlp import ACTIVATIONS, MLP, EmbeddingNet
 from .set_encoder import GroupwiseScorer, ReadProcessWrite, Set2Set
 from .tsprank import (
@@ -31,6 +33,8 @@ from .tsprank import (
 
 __all__ = [
     "ACTIVATIONS",
+    "AUX_HEADS",
+    "DualHeadMLP",
     "EmbeddingNet",
     "GroupwiseScorer",
     "MLP",
