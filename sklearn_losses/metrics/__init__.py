@@ -49,6 +49,15 @@ from ._embedding import (
     utilization,
 )
 from ._icnn import icnn_score
+from ._multilabel import (
+    MULTILABEL_AVERAGES,
+    hamming_loss,
+    multilabel_confusion_counts,
+    multilabel_f1,
+    multilabel_jaccard,
+    multilabel_score,
+    multilabel_scorer,
+)
 from ._ranking import (
     GroupedRankingScorer,
     kendall_tau_by_query,
@@ -129,4 +138,11 @@ __all__ = [
     "icnn_score",
     "UtilizationScorer",
     "icnn_scorer",
+    "MULTILABEL_AVERAGES",
+    "hamming_loss",
+    "multilabel_confusion_counts",
+    "multilabel_f1",
+    "multilabel_jaccard",
+    "multilabel_score",
+    "multilabel_scorer",
 ]

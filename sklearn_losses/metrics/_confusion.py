@@ -27,6 +27,7 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import make_scorer
@@ -181,7 +182,11 @@ class ConfusionMetric:
         Parameters
         ----------
         y_true, y_pred : array-like of shape (n_samples,)
-            True and predicted labels.
+            True and predicted labels; or indicator matrices of shape
+            ``(n_samples, n_labels)`` (multi-label, sparse too), scored by
+            :func:`~sklearn_losses.metrics.multilabel_score` with ``average``
+            among "micro", "macro", "weighted", "samples" and None, and
+            ``labels`` as column indices.
         sample_weight : array-like of shape (n_samples,), default=None
             Each sample counts with its weight in the confusion counts.
         pos_label : int, float, bool or str, default=1
@@ -203,6 +208,23 @@ class ConfusionMetric:
         -------
         float or ndarray
         """
+        if _is_indicator(y_true) or _is_indicator(y_pred):
+            if average == "binary":
+                raise ValueError(
+                    "Target is multilabel-indicator but average='binary'. Choose "
+                    "average in ('micro', 'macro', 'weighted', 'samples', None)."
+                )
+            from ._multilabel import multilabel_score
+
+            return multilabel_score(
+                self,
+                y_true,
+                y_pred,
+                average=average,
+                sample_weight=sample_weight,
+                labels=labels,
+                zero_division=zero_division,
+            )
         if average not in _AVERAGES:
             raise ValueError(f"average must be one of {_AVERAGES}; got {average!r}.")
         _check_zero_division(zero_division)
@@ -323,6 +345,11 @@ class ConfusionMetric:
             greater_is_better=self.higher_is_better,
             **kwargs,
         )
+
+
+def _is_indicator(y):
+    """Whether ``y`` is 2-D (a multi-label indicator matrix, sparse included)."""
+    return sp.issparse(y) or np.ndim(y) == 2
 
 
 def _nonzero(count):
