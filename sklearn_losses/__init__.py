@@ -18,6 +18,8 @@ from .estimators import (
     LossEmbedder,
     LossRanker,
     LossRegressor,
+    SharedVarianceGaussianNB,
+    dis_vs_gen_learning_curve,
     loss_param_grid,
 )
 from .exceptions import DivergenceWarning, TrainingDivergedError
@@ -51,10 +53,12 @@ __all__ = [
     "MPerClassBatches",
     "RandomBatches",
     "Reweighted",
+    "SharedVarianceGaussianNB",
     "StratifiedBatches",
     "TrainingDivergedError",
     "__version__",
     "compare_losses",
+    "dis_vs_gen_learning_curve",
     "get_loss",
     "list_losses",
     "loss_param_grid",

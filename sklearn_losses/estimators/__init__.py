@@ -4,14 +4,19 @@ from ._classifier import LossClassifier
 from ._distilled import DistilledClassifier
 from ._embedder import LossEmbedder
 from ._grids import loss_param_grid
+from ._learning_curve import LearningCurveResult, dis_vs_gen_learning_curve
+from ._naive_bayes import SharedVarianceGaussianNB
 from ._ranker import LossRanker
 from ._regressor import LossRegressor
 
 __all__ = [
     "DistilledClassifier",
+    "LearningCurveResult",
     "LossClassifier",
     "LossEmbedder",
     "LossRanker",
     "LossRegressor",
+    "SharedVarianceGaussianNB",
+    "dis_vs_gen_learning_curve",
     "loss_param_grid",
 ]
