@@ -31,6 +31,7 @@ examples:
   sklearn-losses compare --task ranking     # built-in generated ranking data
   sklearn-losses compare digits.csv --target label --task embedding  # metric learning
   sklearn-losses compare --task embedding   # built-in digits
+  sklearn-losses compare data.csv --target churned --distill  # + a fast student
   sklearn-losses compare data.parquet --target churned --backend dask
   sklearn-losses compare data.csv --target churned --backend dask \\
       --scheduler tcp://host:8786
@@ -164,6 +165,14 @@ def _build_parser():
         dest="reference",
         action="store_false",
         help="leave out the reference models",
+    )
+    cmp.add_argument(
+        "--distill",
+        action="store_true",
+        help="binary and multiclass targets: add the student of the "
+        "HistGradientBoosting reference (DistilledClassifier, loss kd for two "
+        "classes, pld for more; its teacher fitted inside each training fold) "
+        "and show predict times",
     )
     cmp.add_argument(
         "--out",
@@ -341,6 +350,7 @@ def _compare(args):
         out_name="--out",
         data_name=name,
         qid=qid,
+        distill=args.distill,
     )
     print(format_table(table))
     lower = table.attrs["metadata"]["lower_is_better"]
@@ -351,6 +361,11 @@ def _compare(args):
         "\nFit time: mean seconds per fit, after an untimed warm-up fit in each "
         "worker process."
     )
+    if args.distill:
+        print(
+            "Predict time: mean seconds to predict one test fold (preprocessing "
+            "included); the student predicts without its teacher."
+        )
     if (table["grid_size"] > 1).any():
         print(
             "Best params: the best grid point on these same folds (a slightly "

@@ -48,6 +48,7 @@ def compare_losses(
     out=None,
     data_name=None,
     qid=None,
+    distill=False,
 ):
     """Cross-validate losses and two reference models on the same folds.
 
@@ -182,16 +183,27 @@ def compare_losses(
         an array, or the name of a column of the DataFrame ``X`` (taken out of
         the features). Every ranker gets it in ``fit`` and ``predict``, the
         folds keep queries whole, and the metrics average over queries.
+    distill : bool, default=False
+        Binary and multiclass targets: add the student of the
+        gradient-boosting reference, a
+        :class:`~sklearn_losses.DistilledClassifier` (loss ``kd`` on a binary
+        target, ``pld`` on more classes; the shared estimator's network)
+        whose unfitted teacher is fitted inside each training fold (fold-safe),
+        as a row of ``kind`` ``"student"``. Compare its ``predict_time`` with
+        the ``HistGradientBoosting`` row's: the student exists to predict
+        faster.
 
     Returns
     -------
     pandas.DataFrame
         One row per candidate, best first by the first metric: ``loss`` (the
         spec or the reference model's name), ``kind`` (``"loss"`` or
-        ``"reference"``), ``<metric>_mean`` and ``<metric>_std`` (over folds)
-        for each metric, ``fit_time`` (mean seconds per fit; each worker process
-        first runs an untimed warm-up fit, so that torch's one-time start-up is
-        charged to no candidate), ``best_params``
+        ``"reference"``, or ``"student"`` with ``distill``), ``<metric>_mean``
+        and ``<metric>_std`` (over folds) for each metric, ``fit_time`` (mean
+        seconds per fit; each worker process first runs an untimed warm-up fit,
+        so that torch's one-time start-up is charged to no candidate),
+        ``predict_time`` (mean seconds to predict a test fold, preprocessing
+        included), ``best_params``
         (the grid point kept, a dict), ``grid_size`` and ``error`` (``None``, or
         why a candidate failed: its scores are then NaN). ``attrs["metadata"]``
         describes the run (``task``, ``scoring``, ``lower_is_better``, ...) and
@@ -246,6 +258,7 @@ def compare_losses(
         out=out,
         data_name=data_name,
         qid=qid,
+        distill=distill,
     )
     if out is not None:
         _report.write_outputs(table, oof, y_prepared, out)
@@ -273,6 +286,7 @@ def run_comparison(
     data_name,
     out_name="out",
     qid=None,
+    distill=False,
 ):
     """:func:`compare_losses` without writing ``out`` (it is checked, before any
     fit; errors call it ``out_name``): ``(table, out-of-fold predictions per
@@ -313,7 +327,13 @@ def run_comparison(
         if reference
         else {}
     )
-    labels = [label for label, _, _ in specs] + list(references)
+    students = task.students(random_state, shared) if distill else {}
+    if distill and not students:
+        raise ValueError(
+            f"distill applies to binary and multiclass targets (a student of the "
+            f"gradient-boosting reference); this one is compared as {task.name}."
+        )
+    labels = [label for label, _, _ in specs] + list(references) + list(students)
     duplicated = sorted({lab for lab in labels if labels.count(lab) > 1})
     if duplicated:
         raise ValueError(f"Candidates with the same label: {', '.join(duplicated)}.")
@@ -331,6 +351,9 @@ def run_comparison(
     for label, model in references.items():
         pipe = _pipeline(preprocessor, model, None, random_state, task.tail())
         candidates.append((label, "reference", [({}, pipe)], []))
+    for label, model in students.items():
+        pipe = _pipeline(preprocessor, model, {}, random_state, task.tail())
+        candidates.append((label, "student", [({}, pipe)], []))
 
     if out is not None:
         # The last check before the fits: it creates the folder, so a bad
@@ -340,7 +363,7 @@ def run_comparison(
     for c, (_, kind, points, _) in enumerate(candidates):
         for p, (params, est) in enumerate(points):
             scorers = {m.name: (m.scorer_for(params), m.sign) for m in metrics}
-            device = est[1].device if kind == "loss" else None
+            device = est[1].device if kind != "reference" else None
             jobs += [
                 ((c, p, f), clone(est), train, test, scorers, task.predictions, device)
                 for f, (train, test) in enumerate(splits)
@@ -378,6 +401,7 @@ def run_comparison(
         "scoring": [m.name for m in metrics],
         "lower_is_better": [m.name for m in metrics if m.lower_is_better],
         "grid": grid if grid is None or isinstance(grid, str) else _report.plain(grid),
+        "distill": bool(distill),
         "n_candidates": len(candidates),
         "n_grid_points": n_points,
         "n_fits": len(jobs),

@@ -155,6 +155,9 @@ def summarise(candidates, splits, results, metrics, n_rows):
                 )
                 row[f"{metric.name}_std"] = np.nan if failed else float(np.std(values))
             row["fit_time"] = float(np.mean([r["fit_time"] for r in folds]))
+            row["predict_time"] = float(
+                np.mean([r.get("predict_time", np.nan) for r in folds])
+            )
             row["best_params"] = _shown_params(params, keys)
             row["grid_size"] = len(points)
             row["error"] = errors[0] if errors else None
@@ -262,7 +265,8 @@ def plot(table, oof, y, path):
     axes = fig.subplots(1, 2 if binary else 1, squeeze=False)[0]
     ax = axes[0]
     positions = np.arange(len(table))
-    colors = ["tab:gray" if k == "reference" else "tab:blue" for k in table["kind"]]
+    palette = {"reference": "tab:gray", "student": "tab:green"}
+    colors = [palette.get(k, "tab:blue") for k in table["kind"]]
     ax.barh(
         positions,
         table[f"{metric}_mean"].fillna(0.0),
@@ -275,7 +279,7 @@ def plot(table, oof, y, path):
     direction = ", lower is better" if lower else ""
     ax.set_xlabel(
         f"{display(metric)}{direction}\n(mean ± std over {metadata['n_folds']} "
-        "folds; grey: reference models)"
+        "folds; grey: reference models; green: distilled students)"
     )
     name = Path(str(metadata["data"] or "data")).name
     ax.set_title(f"{name}: {len(table)} candidates, {metadata['task']}")
@@ -320,7 +324,9 @@ def format_table(rows):
     -------
     str
         One line per candidate: metrics as mean ± std, fit time (mean seconds
-        per fit, after an untimed warm-up fit per worker process), best
+        per fit, after an untimed warm-up fit per worker process), predict
+        time (mean seconds per test fold, preprocessing included; shown when
+        a row's ``kind`` is ``"student"``, a distilled network), best
         parameters.
 
     Examples
@@ -339,8 +345,11 @@ def format_table(rows):
         return "(no candidates)"
     metrics = [k[: -len("_mean")] for k in rows[0] if k.endswith("_mean")]
     failed = any(row.get("error") for row in rows)
-    header = ["loss", *map(display, metrics), "fit time (s)", "best params"]
-    align = [":---", *["---:"] * (len(metrics) + 1), ":---"]
+    # A distilled student is there for its speed: show the predict times.
+    timed = any(row.get("kind") == "student" for row in rows)
+    times = ["fit time (s)", *(["predict time (s)"] if timed else [])]
+    header = ["loss", *map(display, metrics), *times, "best params"]
+    align = [":---", *["---:"] * (len(metrics) + len(times)), ":---"]
     if failed:
         header.append("error")
         align.append(":---")
@@ -351,6 +360,8 @@ def format_table(rows):
             mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
             cells.append("failed" if np.isnan(mean) else f"{mean:.3f} ± {std:.3f}")
         cells.append(f"{row['fit_time']:.2f}")
+        if timed:
+            cells.append(f"{row.get('predict_time', np.nan):.4f}")
         params = row.get("best_params") or {}
         cells.append(", ".join(f"{k}={v}" for k, v in params.items()) or "—")
         if failed:

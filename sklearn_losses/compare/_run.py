@@ -133,8 +133,10 @@ def fit_and_score(
     Returns
     -------
     dict
-        ``key``, ``fit_time`` and either ``scores`` and ``predictions``, or
-        ``error`` (the fit or a score failed; the other fits go on).
+        ``key``, ``fit_time`` and either ``scores``, ``predictions`` and
+        ``predict_time`` (seconds of the ``predict`` call on the test rows,
+        preprocessing included), or ``error`` (the fit or a score failed; the
+        other fits go on).
     """
     import torch
     from threadpoolctl import threadpool_limits
@@ -162,7 +164,9 @@ def fit_and_score(
                 name: sign * float(scorer(estimator, X_test, y[test], **test_meta))
                 for name, (scorer, sign) in scorers.items()
             }
+            start = time.perf_counter()
             predictions = predict(estimator, X_test, **test_meta)
+            predict_time = time.perf_counter() - start
     except Exception as exc:  # one failed fit is reported; the others go on
         return {
             "key": key,
@@ -175,6 +179,7 @@ def fit_and_score(
         "key": key,
         "scores": scores,
         "fit_time": fit_time,
+        "predict_time": predict_time,
         "predictions": predictions,
     }
 

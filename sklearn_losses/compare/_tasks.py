@@ -234,6 +234,13 @@ class Task:
         nearest-neighbour classifier that scores an embedding."""
         return ()
 
+    def students(self, random_state, estimator):
+        """``{label: unfitted estimator}``: networks distilled from a reference
+        model (``compare --distill``); empty where the task has none.
+        ``estimator`` is the candidates' shared estimator (its network and
+        training parameters are the students')."""
+        return {}
+
     # -- the target and the folds ---------------------------------------------------
     def prepare_target(self, y, pos_label=None):
         """``(y, positive class or None)``: the target the estimators fit."""
@@ -386,6 +393,24 @@ class _ClassificationTask(Task):
                 random_state=random_state
             ),
         }
+
+    def students(self, random_state, estimator):
+        """The student of the gradient-boosting reference: a
+        :class:`~sklearn_losses.DistilledClassifier` whose unfitted teacher is
+        that reference (fitted inside each training fold), with ``kd`` on a
+        binary target and ``pld`` on more classes, and the shared estimator's
+        network and training parameters."""
+        from ..estimators import DistilledClassifier
+
+        loss = "kd" if self.name == "binary" else "pld"
+        teacher = self.references(random_state)["HistGradientBoosting"]
+        params = {
+            k: v
+            for k, v in estimator.get_params(deep=False).items()
+            if k != "loss" and not k.startswith("loss__")
+        }
+        student = DistilledClassifier(teacher=teacher, loss=loss, **params)
+        return {f"student({loss}) of HistGradientBoosting": student}
 
     def _check_folds(self, cv, y):
         classes, counts = np.unique(y, return_counts=True)
@@ -805,6 +830,10 @@ class EmbeddingTask(MulticlassTask):
                 width, random_state=random_state
             ),
         }
+
+    def students(self, random_state, estimator):
+        """None: an embedding has no distilled student."""
+        return {}
 
     def tail(self):
         from sklearn.neighbors import KNeighborsClassifier
