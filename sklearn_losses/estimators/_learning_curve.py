@@ -31,9 +31,11 @@ class LearningCurveResult(NamedTuple):
         number), ``estimator`` (name) and ``error`` (test error, ``1 -
         accuracy``).
     crossover : int or None
-        The first size at which the second estimator's mean error is below
-        the first's (by default: logistic regression beats naive Bayes), or
-        None when it never is (or fewer than two estimators ran).
+        The first size from which on the second estimator's mean error is
+        below the first's, at that size and at every larger one (by default:
+        where logistic regression overtakes naive Bayes for good), or None
+        when it is not below at the largest size (or fewer than two
+        estimators ran).
     """
 
     frame: Any
@@ -131,9 +133,12 @@ def dis_vs_gen_learning_curve(
     -------
     LearningCurveResult
         A named pair ``(frame, crossover)``: the tidy DataFrame with columns
-        ``size``, ``repeat``, ``estimator``, ``error``, and the first size at
-        which the second estimator's mean error is below the first's (None if
-        never). ``result.summary()`` gives mean and sd by size.
+        ``size``, ``repeat``, ``estimator``, ``error``, and the crossover: the
+        first size from which on the second estimator's mean error is below
+        the first's at every size (None when it is not below at the largest
+        size). A lead at a small size that is lost again does not count: at
+        few rows the means are noisy. ``result.summary()`` gives mean and sd
+        by size.
 
     References
     ----------
@@ -298,5 +303,11 @@ def _crossover(frame, names):
         return None
     first, second = names[:2]
     means = frame.groupby(["size", "estimator"])["error"].mean().unstack()
-    wins = means.index[means[second] < means[first]]
-    return int(wins[0]) if len(wins) else None
+    wins = (means[second] < means[first]).to_numpy()
+    # the start of the last run of wins, if the run reaches the largest size
+    crossover = None
+    for size, win in zip(means.index[::-1], wins[::-1]):
+        if not win:
+            break
+        crossover = int(size)
+    return crossover

@@ -460,6 +460,53 @@ def test_crossover_is_the_first_size_where_the_second_wins(blobs):
     assert alone.crossover is None and len(alone.frame) == 1
 
 
+class SizeOracle(ClassifierMixin, BaseEstimator):
+    """Reads the label off feature 0 when fitted on one of ``good`` sizes,
+    else predicts the first class."""
+
+    def __init__(self, good=()):
+        self.good = good
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        self.reads_ = len(y) in self.good
+        return self
+
+    def predict(self, X):
+        if not self.reads_:
+            return np.full(len(X), self.classes_[0])
+        codes = np.rint(X[:, 0] * (len(self.classes_) - 1)).astype(int)
+        return self.classes_[np.clip(codes, 0, len(self.classes_) - 1)]
+
+
+def test_crossover_counts_only_a_lead_kept_to_the_largest_size(blobs):
+    X, y = blobs
+    X = np.c_[y, X]  # min-max scaled on each draw: 0, 0.5, 1
+    models = {"dummy": DummyClassifier(), "oracle": SizeOracle((10, 40, 50))}
+    result = dis_vs_gen_learning_curve(
+        X,
+        y,
+        sizes=[10, 20, 30, 40, 50],
+        n_repeats=2,
+        estimators=models,
+        random_state=0,
+    )
+    means = result.frame.groupby(["size", "estimator"])["error"].mean().unstack()
+    np.testing.assert_allclose(means["dummy"], 20 / 45)  # 25 of 45 in class 0
+    np.testing.assert_allclose(means["oracle"], [0, 20 / 45, 20 / 45, 0, 0])
+    assert result.crossover == 40  # not 10: that lead is lost at 20
+    models["oracle"] = SizeOracle((10, 20, 30, 40))
+    result = dis_vs_gen_learning_curve(
+        X,
+        y,
+        sizes=[10, 20, 30, 40, 50],
+        n_repeats=1,
+        estimators=models,
+        random_state=0,
+    )
+    assert result.crossover is None  # behind at the largest size
+
+
 @pytest.mark.parametrize("sampling", ["stratified", "random"])
 def test_draws_hold_every_class_and_are_scaled(blobs, sampling):
     X, y = blobs
