@@ -209,10 +209,17 @@ class ConfusionMetric:
         float or ndarray
         """
         if _is_indicator(y_true) or _is_indicator(y_pred):
+            if not (_is_indicator(y_true) and _is_indicator(y_pred)):
+                raise ValueError(
+                    "y_true and y_pred must both be 1-D labels or both label "
+                    "indicator matrices (n_samples, n_labels); got shapes "
+                    f"{np.shape(y_true)} and {np.shape(y_pred)}."
+                )
             if average == "binary":
                 raise ValueError(
-                    "Target is multilabel-indicator but average='binary'. Choose "
-                    "average in ('micro', 'macro', 'weighted', 'samples', None)."
+                    "y_true is a multilabel indicator matrix but average='binary'. "
+                    "Choose average in ('micro', 'macro', 'weighted', 'samples', "
+                    "None)."
                 )
             from ._multilabel import multilabel_score
 
