@@ -133,7 +133,14 @@ def run_one(dataset, sampling, sizes, repeats, seed):
         "features": X.shape[1],
         "classes": int(np.unique(y).size),
         "crossover": result.crossover,
-        "errors": result.frame.to_dict(orient="records"),
+        # test errors of each draw: {estimator: {size: [error, ...]}}
+        "errors": {
+            name: {
+                str(size): [round(e, 5) for e in part["error"]]
+                for size, part in group.groupby("size")
+            }
+            for name, group in result.frame.groupby("estimator", sort=False)
+        },
         "time": wall,
     }
 
@@ -168,7 +175,14 @@ def report(rows, info, stem):
             ]
             for dataset in order:
                 row = next(r for r in done if r["dataset"] == dataset)
-                frame = pd.DataFrame(row["errors"])
+                frame = pd.DataFrame(
+                    [
+                        {"estimator": name, "size": int(size), "error": error}
+                        for name, by_size in row["errors"].items()
+                        for size, errors in by_size.items()
+                        for error in errors
+                    ]
+                )
                 stats = frame.groupby(["estimator", "size"])["error"].agg(
                     ["mean", "std"]
                 )
