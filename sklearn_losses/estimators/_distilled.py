@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import check_cv
+from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from .._validation import Constraint, one_of
@@ -182,6 +184,16 @@ default="auto"
         (binary: two columns) or ``decision_function`` (more than two classes:
         as it is; binary: ``[-d/2, d/2]``). ``"auto"``: ``predict_proba`` when
         the teacher has it, else ``decision_function``.
+    teacher_cv : None, int or cross-validation splitter, default=None
+        Where the teacher's logits of the training rows come from, for an
+        unfitted teacher. ``None``: the teacher fitted on all rows predicts
+        them (in-sample: a flexible teacher is then nearly certain of every
+        training label, and its soft targets carry little beyond the labels).
+        An int ``k`` or a splitter (``check_cv``, stratified for classes):
+        out-of-fold logits, each row's from a clone fitted on the other
+        folds (``k`` extra teacher fits), as a held-out teacher would see
+        it; ``teacher_`` is still fitted on all rows. A fitted teacher takes
+        ``None`` only.
     aux_head : {"linear", "mlp"}, default="linear"
         The auxiliary head of a two-head loss (``"dual_head"``) on the default
         network (:class:`~sklearn_losses.modules.DualHeadMLP`): linear, or
@@ -261,6 +273,18 @@ BatchPlan, default="auto"
             "None or a scikit-learn classifier (fitted or not)",
         ),
         "teacher_output": one_of(*TEACHER_OUTPUTS),
+        "teacher_cv": Constraint(
+            lambda v: (
+                v is None
+                or (
+                    isinstance(v, int | np.integer)
+                    and not isinstance(v, bool)
+                    and v >= 2
+                )
+                or hasattr(v, "split")
+            ),
+            "None, an int >= 2 or a cross-validation splitter",
+        ),
         "aux_head": one_of(*AUX_HEADS),
     }
 
@@ -270,6 +294,7 @@ BatchPlan, default="auto"
         *,
         loss="kd",
         teacher_output="auto",
+        teacher_cv=None,
         aux_head="linear",
         module=None,
         hidden_layer_sizes=(64, 64),
@@ -298,6 +323,7 @@ BatchPlan, default="auto"
     ):
         self.teacher = teacher
         self.teacher_output = teacher_output
+        self.teacher_cv = teacher_cv
         self.aux_head = aux_head
         super().__init__(
             loss=loss,
@@ -388,11 +414,42 @@ BatchPlan, default="auto"
         unfitted teacher first), then the reweighter's (if any)."""
         raw = self.__dict__.get("_fit_X", X)
         self.teacher_ = self._fitted_teacher(raw, y, sample_weight)
-        logits = teacher_logits(self.teacher_, raw, self.classes_, self.teacher_output)
+        if self.teacher_cv is None:
+            logits = teacher_logits(
+                self.teacher_, raw, self.classes_, self.teacher_output
+            )
+        else:
+            logits = self._out_of_fold_logits(raw, y, sample_weight)
         fit_params = {**fit_params, "teacher_logits": logits}
         return super()._apply_reweighter(X, y, sample_weight, fit_params, loss)
 
-    def _fitted_teacher(self, X, y, sample_weight):
+    def _out_of_fold_logits(self, X, y, sample_weight):
+        """Each training row's logits from a teacher fitted without its fold."""
+        if self.teacher_ is self.teacher:
+            raise ValueError(
+                "teacher_cv applies to an unfitted teacher (it is fitted once per "
+                "fold); this teacher is fitted and used as it is. Use "
+                "teacher_cv=None, or pass an unfitted teacher."
+            )
+        cv = check_cv(self.teacher_cv, y, classifier=True)
+        logits = np.empty((len(y), len(self.classes_)))
+        for train, test in cv.split(np.zeros((len(y), 1)), y):
+            weight = None if sample_weight is None else np.asarray(sample_weight)[train]
+            fold = self._fitted_teacher(
+                _safe_indexing(X, train), y[train], weight, quiet=True
+            )
+            try:
+                logits[test] = teacher_logits(
+                    fold, _safe_indexing(X, test), self.classes_, self.teacher_output
+                )
+            except ValueError as exc:
+                raise ValueError(
+                    f"teacher_cv={self.teacher_cv!r}: a fold's teacher failed ({exc}) "
+                    "Each class needs rows in every training fold; use fewer folds."
+                ) from None
+        return logits
+
+    def _fitted_teacher(self, X, y, sample_weight, quiet=False):
         params = self._prefixed_params("teacher")
         teacher = self.teacher
         if teacher is None:
@@ -427,7 +484,7 @@ BatchPlan, default="auto"
         if sample_weight is not None:
             if has_fit_parameter(teacher, "sample_weight"):
                 kwargs["sample_weight"] = sample_weight
-            else:
+            elif not quiet:
                 warnings.warn(
                     f"teacher {name}.fit takes no sample_weight: the teacher is "
                     "fitted unweighted (the student's loss is weighted).",

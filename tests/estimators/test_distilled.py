@@ -11,7 +11,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    StratifiedKFold,
+    cross_val_score,
+)
 from sklearn.naive_bayes import GaussianNB
 from sklearn.svm import LinearSVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -126,6 +131,39 @@ def test_unfitted_teacher_sees_only_the_training_rows_in_cross_validation(easy, 
     for (train, test), rows in zip(folds, calls["rows"]):
         np.testing.assert_array_equal(np.sort(rows), train)
         assert not np.isin(rows, test).any()
+
+
+class _LogitsSpy(DistilledClassifier):
+    """Keeps the teacher logits handed to the loss."""
+
+    def _apply_reweighter(self, X, y, sample_weight, fit_params, loss):
+        out = super()._apply_reweighter(X, y, sample_weight, fit_params, loss)
+        self.seen_logits_ = out[1]["teacher_logits"]
+        return out
+
+
+def test_teacher_cv_gives_out_of_fold_logits(easy, calls):
+    X, y = easy
+    clf = _LogitsSpy(teacher=RecordingTeacher(max_iter=500), teacher_cv=3, **FAST)
+    clf.fit(X, y)
+    assert calls["fit"] == 4  # teacher_ on all rows, then one per fold
+    assert len(calls["rows"][0]) == len(y)
+    expected = np.empty((len(y), 3))
+    for train, test in StratifiedKFold(3).split(X, y):
+        fold = LogisticRegression(max_iter=500).fit(X[train], y[train])
+        expected[test] = np.log(fold.predict_proba(X[test]) + 1e-12)
+    np.testing.assert_allclose(clf.seen_logits_, expected, rtol=1e-6)
+    in_sample = np.log(clf.teacher_.predict_proba(X) + 1e-12)
+    assert not np.allclose(clf.seen_logits_, in_sample)
+
+
+def test_teacher_cv_needs_an_unfitted_teacher(easy):
+    X, y = easy
+    fitted = LogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match="teacher_cv applies to an unfitted teacher"):
+        student(teacher=fitted, teacher_cv=3).fit(X, y)
+    with pytest.raises(ValueError, match="teacher_cv"):
+        student(teacher_cv=1).fit(X, y)
 
 
 def test_teacher_gets_the_sample_weights(easy, calls):
