@@ -71,6 +71,13 @@ from ._ranking import (
     pairwise_accuracy,
     pairwise_accuracy_scorer,
 )
+from ._topology import (
+    BettiMatching,
+    betti_matching,
+    betti_matching_error,
+    betti_number_error,
+    betti_numbers,
+)
 
 # Class-style aliases, as in ``from sklearn_losses.metrics import F1, GMean``.
 Accuracy = ACCURACY
@@ -145,4 +152,9 @@ __all__ = [
     "multilabel_jaccard",
     "multilabel_score",
     "multilabel_scorer",
+    "BettiMatching",
+    "betti_matching",
+    "betti_matching_error",
+    "betti_number_error",
+    "betti_numbers",
 ]
