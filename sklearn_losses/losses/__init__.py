@@ -15,6 +15,7 @@ from ._registry import (
     register_loss,
 )
 from .anyloss import AnyLoss
+from .betti import BettiMatchingLoss
 from .comp_sum import AdvCompSumLoss, CompSumLoss, GCELoss, MAELoss, SumExpLoss
 from .contrastive import (
     ContrastiveLoss,
@@ -139,4 +140,5 @@ __all__ = [
     "balanced_pos_weight",
     "jaccard_contrastive",
     "label_cosine_matrix",
+    "BettiMatchingLoss",
 ]
