@@ -508,6 +508,16 @@ class RegressionTask(Task):
 
         return LossRegressor
 
+    def candidates(self):
+        """One candidate per regression loss for any real target. Left out
+        (ask for them by name): losses with a prediction link (``bce``:
+        targets in ``[0, 1]``)."""
+        return {
+            name: params
+            for name, params in super().candidates().items()
+            if get_loss_class(name).prediction_link is None
+        }
+
     def references(self, random_state, **context):
         from sklearn.ensemble import HistGradientBoostingRegressor
         from sklearn.linear_model import Ridge

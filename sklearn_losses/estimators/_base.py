@@ -118,6 +118,9 @@ class BaseLossEstimator(BaseEstimator):
     ``prefixes``) and overrides these hooks:
 
     - ``_check_target(y)``: shape checks before sklearn's validation;
+    - ``_validate_fit_data(X, y, reset)`` and ``_validate_X(X)``: the data
+      validation of ``fit`` and of new ``X`` (default: scikit-learn's, for
+      tables);
     - ``_encode_target(y, warm) -> (y_train, task)``: the target the loss sees
       and the task name (``"binary"``, ``"regression"``, ...);
     - ``_n_outputs(loss, task)``: the network's outputs per sample;
@@ -301,15 +304,7 @@ class BaseLossEstimator(BaseEstimator):
             fit_params = {**fit_params, "groups": groups}
         warm = self.warm_start and hasattr(self, "net_")
         self._check_target(y)
-        check_numeric_columns(X, type(self).__name__)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            dtype=(np.float64, np.float32),
-            reset=not warm,
-            **self._target_validation(),
-        )
+        X, y = self._validate_fit_data(X, y, reset=not warm)
         X = _as_float32(X)
         y_train, task = self._encode_target(y, warm)
         loss = self._build_loss(task)
@@ -343,6 +338,25 @@ class BaseLossEstimator(BaseEstimator):
         """Keyword arguments of ``validate_data`` for the target."""
         return {}
 
+    def _validate_fit_data(self, X, y, reset):
+        """``X, y`` of ``fit`` validated (default: scikit-learn's
+        ``validate_data`` for a table ``X``, which sets ``n_features_in_``)."""
+        check_numeric_columns(X, type(self).__name__)
+        return validate_data(
+            self,
+            X,
+            y,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+            **self._target_validation(),
+        )
+
+    def _validate_X(self, X):
+        """New ``X`` validated against the fitted one (default: a table of
+        ``n_features_in_`` columns)."""
+        check_numeric_columns(X, type(self).__name__)
+        return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+
     def _encode_target(self, y, warm):  # pragma: no cover - every task defines it
         raise NotImplementedError
 
@@ -371,9 +385,7 @@ class BaseLossEstimator(BaseEstimator):
     def _outputs(self, X):
         """The network's outputs (float64, shape ``(n, ...)``) for new ``X``."""
         check_is_fitted(self, "net_")
-        check_numeric_columns(X, type(self).__name__)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        return self._forward_numpy(_as_float32(X))
+        return self._forward_numpy(_as_float32(self._validate_X(X)))
 
     # -- building blocks ----------------------------------------------------
     def _build_loss(self, task):
@@ -868,7 +880,8 @@ class BaseLossEstimator(BaseEstimator):
 
 class _OutputCheck:
     """Check the network's first training output (a forward hook, no extra pass):
-    ``n_outputs`` per sample."""
+    ``n_outputs`` per sample, or outputs of the per-sample shape ``n_outputs``
+    when it is a tuple (image-shaped outputs, say)."""
 
     def __init__(self, module, n_outputs):
         self.n_outputs = n_outputs
@@ -877,13 +890,15 @@ class _OutputCheck:
     def __call__(self, module, args, out):
         self.remove()
         n, k = args[0].shape[0], self.n_outputs
-        shapes = [(n, k), (n,)] if k == 1 else [(n, k)]
+        if isinstance(k, tuple):
+            shapes = [(n, *k)]
+            want = f"outputs of shape {(n, *k)} (one {k} array per sample)"
+        else:
+            shapes = [(n, k), (n,)] if k == 1 else [(n, k)]
+            want = f"{k} output(s) per sample here, shape (n_samples, {k})"
         if not isinstance(out, torch.Tensor) or tuple(out.shape) not in shapes:
             got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out)
-            raise ValueError(
-                f"module must return {k} output(s) per sample here, shape "
-                f"(n_samples, {k}); got {got} for {n} rows."
-            )
+            raise ValueError(f"module must return {want}; got {got} for {n} rows.")
 
     def remove(self):
         self.handle.remove()

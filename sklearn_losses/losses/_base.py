@@ -163,7 +163,11 @@ class BaseLoss(nn.Module):
     - ``key_parameter``: the parameter a bare value sets in a ``compare`` loss
       spec (``"focal:2"`` is ``"focal:gamma=2"``), or ``None``;
     - ``default_grid``: the small grid ``compare`` searches by default,
-      ``{parameter: values}`` (``{}``: the defaults only).
+      ``{parameter: values}`` (``{}``: the defaults only);
+    - ``prediction_link``: how a regressor maps the network's outputs to
+      predictions: ``None`` (the outputs are the predictions) or
+      ``"sigmoid"`` (the outputs are logits of targets in ``[0, 1]``, which
+      the estimator does not standardise; predictions are probabilities).
 
     Besides per-sample arrays (``"index"``, a user's ``fit`` input), ``requires``
     may name what the training engine provides: ``"X"`` (the batch's features),
@@ -190,6 +194,7 @@ class BaseLoss(nn.Module):
     equivalences: ClassVar[tuple[tuple[dict, str, dict], ...]] = ()
     key_parameter: ClassVar[str | None] = None
     default_grid: ClassVar[dict[str, list]] = {}
+    prediction_link: ClassVar[str | None] = None
 
     def __init__(self, *, reduction="mean"):
         super().__init__()

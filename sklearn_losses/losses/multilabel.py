@@ -89,6 +89,19 @@ def split_multilabel(input, target, *, extra_columns=False):
     return z, target.to(input.dtype), rest
 
 
+def _flat_masks(input, target):
+    """Logits and masks of one shape ``(n,)`` or ``(n, ...)`` (image-shaped)
+    as ``(n, L)``; anything else as given."""
+    if (
+        isinstance(input, torch.Tensor)
+        and isinstance(target, torch.Tensor)
+        and input.ndim not in (0, 2)
+        and input.shape == target.shape
+    ):
+        return input.reshape(input.shape[0], -1), target.reshape(target.shape[0], -1)
+    return input, target
+
+
 def _as_label_matrix(target):
     """The training labels as a float64 numpy ``(n, L)`` 0/1 matrix."""
     if isinstance(target, torch.Tensor):
@@ -251,6 +264,12 @@ class BCELoss(_PosWeightMixin, BaseLoss):
 
     Input contract: ``input`` of shape ``(n, L)``, one logit per label;
     ``target`` of shape ``(n, L)`` with 0/1 values (float, integer or bool).
+    A regression target of one 0/1 value per sample ``(n,)`` or image-shaped
+    masks ``(n, ...)`` (one logit per pixel, say ``(n, H, W)``), with
+    logits of the same shape, are taken as ``(n, L)`` with ``L`` the values
+    of a sample: the term of a sample is the mean over its pixels. A
+    regressor predicts :math:`\sigma(z)`, the probability of each label
+    (``prediction_link = "sigmoid"``).
 
     Parameters
     ----------
@@ -282,9 +301,10 @@ class BCELoss(_PosWeightMixin, BaseLoss):
 
     name = "bce"
     aliases = ("binary_cross_entropy",)
-    tasks = frozenset({"multilabel"})
+    tasks = frozenset({"multilabel", "regression"})
     key_parameter = "pos_weight"
     default_grid = {"pos_weight": [None, "balanced"]}
+    prediction_link = "sigmoid"
 
     def __init__(self, *, pos_weight=None, max_pos_weight=100.0, reduction="mean"):
         super().__init__(reduction=reduction)
@@ -292,11 +312,14 @@ class BCELoss(_PosWeightMixin, BaseLoss):
 
     def setup(self, *, n_samples=None, n_classes=None, target=None):
         """Compute ``pos_weight="balanced"`` from the training labels ``target``
-        (shape ``(n_samples, n_labels)``); nothing otherwise."""
+        (shape ``(n_samples, n_labels)``, or ``(n_samples, ...)`` masks);
+        nothing otherwise."""
+        if target is not None and np.ndim(target) > 2:
+            target = np.asarray(target).reshape(len(target), -1)
         self._setup_pos_weight(target)
 
     def loss_terms(self, input, target):
-        z, y, _ = split_multilabel(input, target)
+        z, y, _ = split_multilabel(*_flat_masks(input, target))
         return self._weighted_bce(z, y)
 
 

@@ -8,9 +8,11 @@ score a row in the context of its group (they declare ``takes_groups = True``
 and the training engine calls them with ``groups=``): :class:`ReadProcessWrite`
 (a set encoder), :class:`GroupwiseScorer` (GroupRank's scorer of random groups)
 and :class:`TSPRankModule` (bilinear pair scores decoded as a best path).
+:class:`ConvAutoencoder` (a tiny U-Net) maps images to images of the same size.
 """
 
 from ._packing import pack_lists, unpack_lists
+from .conv import ConvAutoencoder
 from .diffsort import (
     DISTRIBUTIONS,
     NETWORKS,
@@ -34,6 +36,7 @@ from .tsprank import (
 __all__ = [
     "ACTIVATIONS",
     "AUX_HEADS",
+    "ConvAutoencoder",
     "DualHeadMLP",
     "EmbeddingNet",
     "GroupwiseScorer",

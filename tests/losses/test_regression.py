@@ -11,6 +11,7 @@ from sklearn_losses.losses import (
     MSELoss,
     QuantileLoss,
     get_loss,
+    get_loss_class,
     list_losses,
 )
 
@@ -133,7 +134,10 @@ def test_column_prediction_for_one_output():
 
 
 def test_registry_and_parameters():
-    assert set(list_losses("regression")) == {"huber", "l1", "mse", "quantile"}
+    assert {"huber", "l1", "mse", "quantile", "bce"} <= set(list_losses("regression"))
+    for name in ("huber", "l1", "mse", "quantile"):
+        assert get_loss_class(name).prediction_link is None
+    assert get_loss_class("bce").prediction_link == "sigmoid"
     assert "mse" not in list_losses("binary")
     assert get_loss("pinball", alpha=0.3).alpha == 0.3
     assert QuantileLoss.key_parameter == "alpha" and HuberLoss.key_parameter == "delta"
