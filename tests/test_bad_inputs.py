@@ -588,6 +588,9 @@ def _loss_inputs(name):
     if "embedding" in cls.tasks:
         z = _MODULE(_XF).detach()
         y = torch.tensor([0, 1, 2, 0, 1, 2])
+    elif name == "betti_matching":  # logits and binary masks of 6 images
+        z = torch.linspace(-2, 2, 54, dtype=F64).reshape(6, 3, 3)
+        y = (z.flip(0) > 0).to(F64)
     elif "regression" in cls.tasks and "multilabel" not in cls.tasks:
         z = torch.linspace(-2, 2, 6, dtype=F64)
         y = torch.linspace(1, -1, 6, dtype=F64)

@@ -20,9 +20,11 @@ def _split_images(input, target):
     if not (isinstance(input, torch.Tensor) and input.is_floating_point()):
         kind = getattr(input, "dtype", type(input).__name__)
         raise TypeError(f"input must be a floating-point torch.Tensor; got {kind}.")
-    if not isinstance(target, torch.Tensor) or target.is_complex():
+    if not (isinstance(target, torch.Tensor) and target.is_floating_point()):
         kind = getattr(target, "dtype", type(target).__name__)
-        raise TypeError(f"target must be a real torch.Tensor (masks); got {kind}.")
+        raise TypeError(
+            f"target must be a floating-point torch.Tensor of 0/1 masks; got {kind}."
+        )
     if input.shape != target.shape:
         raise ValueError(
             "input and target must have the same shape (B, H, W) or (B, 1, H, W); "
@@ -71,7 +73,7 @@ class BettiMatchingLoss(BaseLoss):
 
     Input contract: ``input`` logits of shape ``(B, H, W)`` or
     ``(B, 1, H, W)`` (the loss applies the sigmoid, like ``bce``); ``target``
-    binary masks of the same shape (0/1 of any dtype). Cost: the barcodes
+    binary masks of the same shape (floating point, 0 or 1). Cost: the barcodes
     (gudhi) and the matching (union-find in Python) run on the CPU, about
     10 ms per 16x16 image and 0.1 s per 64x64 image; meant for small masks.
     Needs the optional dependency gudhi:
@@ -113,6 +115,8 @@ class BettiMatchingLoss(BaseLoss):
     name = "betti_matching"
     aliases = ("betti",)
     tasks = frozenset({"regression"})
+    prediction_link = "sigmoid"
+    image = True
     task_hint = "It compares binary masks of shape (n, H, W) with the logits."
 
     def __init__(self, *, relative=True, filtration="superlevel", reduction="mean"):
