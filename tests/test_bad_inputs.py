@@ -591,6 +591,9 @@ def _loss_inputs(name):
     elif name == "betti_matching":  # logits and binary masks of 6 images
         z = torch.linspace(-2, 2, 54, dtype=F64).reshape(6, 3, 3)
         y = (z.flip(0) > 0).to(F64)
+    elif cls.image:  # 6 images of 8x8 pixels in [0, 1] (ssim, ms_ssim)
+        z = torch.linspace(0, 1, 384, dtype=F64).reshape(6, 8, 8)
+        y = z.flip(-1)
     elif "regression" in cls.tasks and "multilabel" not in cls.tasks:
         z = torch.linspace(-2, 2, 6, dtype=F64)
         y = torch.linspace(1, -1, 6, dtype=F64)

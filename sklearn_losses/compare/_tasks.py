@@ -511,11 +511,13 @@ class RegressionTask(Task):
     def candidates(self):
         """One candidate per regression loss for any real target. Left out
         (ask for them by name): losses with a prediction link (``bce``:
-        targets in ``[0, 1]``)."""
+        targets in ``[0, 1]``) and image losses (``ssim``, ``ms_ssim``: image
+        targets, not tables)."""
         return {
             name: params
             for name, params in super().candidates().items()
             if get_loss_class(name).prediction_link is None
+            and not get_loss_class(name).image
         }
 
     def references(self, random_state, **context):

@@ -14,6 +14,7 @@ from ._registry import (
     list_losses,
     register_loss,
 )
+from ._sum import LossSum, LossTerm, loss_sum_class
 from .anyloss import AnyLoss
 from .betti import BettiMatchingLoss
 from .comp_sum import AdvCompSumLoss, CompSumLoss, GCELoss, MAELoss, SumExpLoss
@@ -62,6 +63,7 @@ from .ranking import (
     RankNetLoss,
 )
 from .regression import HuberLoss, L1Loss, MSELoss, QuantileLoss
+from .ssim import MS_SSIM_WEIGHTS, MSSSIMLoss, SSIMLoss, ms_ssim, ssim
 from .susana import ICNNLoss, ProtoTripletLoss, proto_triplet
 from .tsprank import TSPRankLoss
 from .unpg import UNPGLoss, unpg_loss, whisker_filter
@@ -140,5 +142,13 @@ __all__ = [
     "balanced_pos_weight",
     "jaccard_contrastive",
     "label_cosine_matrix",
+    "LossSum",
+    "LossTerm",
+    "loss_sum_class",
+    "MS_SSIM_WEIGHTS",
+    "MSSSIMLoss",
+    "SSIMLoss",
+    "ms_ssim",
+    "ssim",
     "BettiMatchingLoss",
 ]

@@ -167,7 +167,10 @@ class BaseLoss(nn.Module):
     - ``prediction_link``: how a regressor maps the network's outputs to
       predictions: ``None`` (the outputs are the predictions) or
       ``"sigmoid"`` (the outputs are logits of targets in ``[0, 1]``, which
-      the estimator does not standardise; predictions are probabilities).
+      the estimator does not standardise; predictions are probabilities);
+    - ``image``: True for a loss that compares images: input and target of
+      the same shape ``(n, H, W)`` or ``(n, C, H, W)`` (SSIM, MS-SSIM), not
+      applicable to table targets.
 
     Besides per-sample arrays (``"index"``, a user's ``fit`` input), ``requires``
     may name what the training engine provides: ``"X"`` (the batch's features),
@@ -195,6 +198,7 @@ class BaseLoss(nn.Module):
     key_parameter: ClassVar[str | None] = None
     default_grid: ClassVar[dict[str, list]] = {}
     prediction_link: ClassVar[str | None] = None
+    image: ClassVar[bool] = False
 
     def __init__(self, *, reduction="mean"):
         super().__init__()

@@ -58,6 +58,11 @@ def _all_names():
 def get_loss_class(spec):
     """Resolve a registry name, a loss class or a loss instance to its class.
 
+    A weighted sum of losses, ``"l1+ms_ssim"`` (names joined by ``"+"``) or
+    ``[("l1", 0.16), ("ms_ssim", 0.84)]`` (``(loss, weight)`` pairs), resolves
+    to its :class:`~sklearn_losses.losses.LossSum` subclass, whose parameters
+    are the parts.
+
     Raises
     ------
     ValueError
@@ -65,6 +70,10 @@ def get_loss_class(spec):
     TypeError
         For anything that is not a name, a :class:`BaseLoss` subclass or instance.
     """
+    if (isinstance(spec, str) and "+" in spec) or isinstance(spec, list | tuple):
+        from ._sum import loss_sum_class
+
+        return loss_sum_class(spec)
     if isinstance(spec, str):
         key = spec.strip().lower()
         key = _ALIASES.get(key, key)
@@ -81,7 +90,8 @@ def get_loss_class(spec):
         return spec
     raise TypeError(
         "loss must be a registered name (str), a BaseLoss subclass or a BaseLoss "
-        f"instance; got {type(spec).__name__}."
+        "instance, or a sum: names joined by '+' or a list of (loss, weight) "
+        f"pairs; got {type(spec).__name__}."
     )
 
 
@@ -161,9 +171,11 @@ def get_loss(spec, **params):
 
     Parameters
     ----------
-    spec : str, BaseLoss subclass or BaseLoss instance
+    spec : str, BaseLoss subclass, BaseLoss instance or list
         ``"focal"``, ``FocalLoss`` or ``FocalLoss(gamma=1.0)``. An instance is
         never modified nor shared: its parameters are read and a new loss is built.
+        A sum of losses: ``"l1+ms_ssim"`` or ``[("l1", 0.16), ("ms_ssim", 0.84)]``
+        (see :class:`~sklearn_losses.losses.LossSum`).
     **params
         Constructor parameters; they override those of an instance.
 
