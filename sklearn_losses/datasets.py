@@ -245,7 +245,7 @@ def _check_nonneg(name, value):
 
 def _ring(yy, xx, size, rng):
     """An annulus: a shape with one hole (Betti numbers 1 and 1)."""
-    r_out = rng.uniform(0.18, 0.32) * size
+    r_out = max(rng.uniform(0.18, 0.32) * size, 2.9)
     width = rng.uniform(max(1.5, 0.06 * size), max(1.6, 0.12 * size))
     r_in = max(r_out - width, 1.2)
     cy, cx = (rng.uniform(r_out, size - 1 - r_out) for _ in range(2))
