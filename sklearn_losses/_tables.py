@@ -155,29 +155,33 @@ def _other_separator(columns, sep):
 
 
 def split_target(frame, target):
-    """Split a table into features and the target column.
+    """Split a table into features and the target column (or columns).
 
-    Rows whose target is missing are dropped.
+    Rows whose target is missing (in any target column) are dropped.
 
     Parameters
     ----------
     frame : pandas.DataFrame
-    target : str
-        Name of the target column.
+    target : str or list of str
+        Name of the target column, or the names of several (a multi-label
+        target: one column per label).
 
     Returns
     -------
     X : pandas.DataFrame
         The other columns.
-    y : ndarray of shape (n_rows,)
+    y : ndarray of shape (n_rows,) or pandas.DataFrame of shape \
+(n_rows, n_targets)
+        The target column; the target columns for a list.
     n_dropped : int
         Number of rows dropped for a missing target.
 
     Raises
     ------
     ValueError
-        When ``target`` is not a column (the message lists the columns), all its
-        values are missing, or no feature column is left.
+        When a ``target`` is not a column (the message lists the columns) or
+        is given twice, all its values are missing (or, for several, no row
+        has them all), or no feature column is left.
 
     Examples
     --------
@@ -188,25 +192,37 @@ def split_target(frame, target):
     (['a'], [0, 1], 0)
     """
     columns = [str(c) for c in frame.columns]
-    if target not in frame.columns:
-        close = difflib.get_close_matches(str(target), columns, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        shown = ", ".join(columns[:40]) + (", ..." if len(columns) > 40 else "")
-        raise ValueError(
-            f"Target column {target!r} is not in the table.{hint} "
-            f"Columns ({len(columns)}): {shown}."
-        )
-    missing = frame[target].isna().to_numpy()
+    names = [target] if isinstance(target, str) else list(target)
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"Target column {twice[0]!r} is given twice.")
+    for name in names:
+        if name not in frame.columns:
+            close = difflib.get_close_matches(str(name), columns, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            shown = ", ".join(columns[:40]) + (", ..." if len(columns) > 40 else "")
+            raise ValueError(
+                f"Target column {name!r} is not in the table.{hint} "
+                f"Columns ({len(columns)}): {shown}."
+            )
+        if frame[name].isna().all():
+            raise ValueError(
+                f"Target column {name!r} is empty: all its {len(frame)} values "
+                "are missing."
+            )
+    missing = frame[names].isna().any(axis=1).to_numpy()
     if missing.all():
         raise ValueError(
-            f"Target column {target!r} is empty: all its {len(missing)} values "
-            "are missing."
+            f"No row has a value in every target column ({', '.join(names)})."
         )
     kept = frame.loc[~missing]
-    X = kept.drop(columns=target).reset_index(drop=True)
+    X = kept.drop(columns=names).reset_index(drop=True)
     if X.shape[1] == 0:
-        raise ValueError(f"The table has no feature column besides {target!r}.")
-    return X, kept[target].to_numpy(), int(missing.sum())
+        shown = ", ".join(repr(name) for name in names)
+        raise ValueError(f"The table has no feature column besides {shown}.")
+    if isinstance(target, str):
+        return X, kept[target].to_numpy(), int(missing.sum())
+    return X, kept[names].reset_index(drop=True), int(missing.sum())
 
 
 def check_target(y):

@@ -15,6 +15,9 @@ __all__ = ["main"]
 
 #: Queries of the generated ranking data (``compare --task ranking``).
 _RANKING_QUERIES = 150
+#: Rows and labels of the generated multi-label data (``compare --task
+#: multilabel``).
+_MULTILABEL_ROWS, _MULTILABEL_LABELS = 500, 5
 
 _EXAMPLES = """\
 examples:
@@ -31,6 +34,8 @@ examples:
   sklearn-losses compare --task ranking     # built-in generated ranking data
   sklearn-losses compare digits.csv --target label --task embedding  # metric learning
   sklearn-losses compare --task embedding   # built-in digits
+  sklearn-losses compare data.csv --target tag_a tag_b tag_c  # multi-label
+  sklearn-losses compare --task multilabel  # built-in generated multi-label data
   sklearn-losses compare data.csv --target churned --distill  # + a fast student
   sklearn-losses compare data.parquet --target churned --backend dask
   sklearn-losses compare data.csv --target churned --backend dask \\
@@ -44,7 +49,11 @@ folds keep queries whole (GroupKFold), the networks see the numeric features
 through a QuantileTransformer to a normal, and the metrics are means over
 queries (ndcg@5, ndcg@10, map by default). --task embedding compares the
 metric-learning losses of LossEmbedder by the kNN accuracy, Recall@1 and
-MAP@R of their embeddings, against the features, PCA and NCA.
+MAP@R of their embeddings, against the features, PCA and NCA. Several
+--target columns (each 0/1 or True/False, one per label) make the task
+multilabel: MultiLabelLossClassifier with bce, balanced bce, focal and hybrid
+against one-vs-rest LogisticRegression and per-label HistGradientBoosting, by
+micro F1, macro F1 and Jaccard, on shuffled (not stratified) folds.
 
 loss specs: NAME, NAME:key=value[,key=value...]. Several values make a grid
 (focal:gamma=0.5,1,2); a bare value sets the loss's key parameter
@@ -55,7 +64,9 @@ metrics: errors (rmse, mae, mse, log_loss, neg_* scorers) are shown as
 positive numbers, lower is better. pinball (regression): the mean pinball
 loss at each candidate's quantile level (a quantile loss's alpha, else 0.5);
 pinball_0.9: at 0.9 for every candidate. Ranking: ndcg, ndcg@k, map (relevant:
-relevance >= 1), map@t, mrr, kendall_tau, pairwise_accuracy.
+relevance >= 1), map@t, mrr, kendall_tau, pairwise_accuracy. Multi-label:
+f1, precision, recall, jaccard with _micro, _macro, _weighted or _samples,
+roc_auc, average_precision, hamming_loss, subset_accuracy.
 """
 
 
@@ -63,7 +74,7 @@ def _build_parser():
     parser = argparse.ArgumentParser(
         prog="sklearn-losses",
         description="Compare loss functions on a table: binary, multiclass, "
-        "regression or ranking.",
+        "regression, ranking, embedding or multi-label.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     cmp = sub.add_parser(
@@ -73,8 +84,9 @@ def _build_parser():
         "losses, each over a small grid of its parameters, and two reference "
         "models on the same folds (class labels: balanced logistic regression "
         "and gradient boosting; regression: ridge and gradient boosting; "
-        "ranking: pointwise gradient boosting and LightGBM's LambdaRank); print "
-        "a leaderboard.",
+        "ranking: pointwise gradient boosting and LightGBM's LambdaRank; "
+        "multi-label: one-vs-rest logistic regression and gradient boosting per "
+        "label); print a leaderboard.",
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -84,9 +96,17 @@ def _build_parser():
         default=None,
         help="a .csv, .tsv or .parquet table (default: the built-in imbalanced "
         "breast-cancer data, 393 rows, 9.2%% positive; with --task ranking, "
-        f"generated ranking data, {_RANKING_QUERIES} queries)",
+        f"generated ranking data, {_RANKING_QUERIES} queries; with --task "
+        "multilabel, generated multi-label data)",
     )
-    cmp.add_argument("--target", help="the column to predict (needed with data)")
+    cmp.add_argument(
+        "--target",
+        nargs="+",
+        default=None,
+        metavar="COLUMN",
+        help="the column to predict (needed with data); several 0/1 columns, one "
+        "per label, for a multi-label target",
+    )
     cmp.add_argument(
         "--qid",
         default=None,
@@ -98,9 +118,9 @@ def _build_parser():
         "--task",
         choices=TASK_CHOICES,
         default="auto",
-        help="auto (default): ranking with --qid, regression for a continuous "
-        "target, binary for two classes, multiclass for more; embedding only "
-        "when asked for",
+        help="auto (default): ranking with --qid, multilabel with several "
+        "--target columns, regression for a continuous target, binary for two "
+        "classes, multiclass for more; embedding only when asked for",
     )
     cmp.add_argument(
         "--pos-label",
@@ -136,7 +156,8 @@ def _build_parser():
         "pinball_<level>; for ranking ndcg@k, map, mrr, ...; the first ranks "
         "(default: binary f1 balanced_accuracy average_precision, of the "
         "positive class; multiclass f1_macro balanced_accuracy log_loss; "
-        "regression rmse mae r2; ranking ndcg@5 ndcg@10 map)",
+        "regression rmse mae r2; ranking ndcg@5 ndcg@10 map; multi-label "
+        "f1_micro f1_macro jaccard_samples)",
     )
     cmp.add_argument("--cv", type=int, default=5, help="number of folds (default 5)")
     cmp.add_argument(
@@ -223,6 +244,22 @@ def _load(args):
     command compares on; the separator when it was detected (see
     ``read_table``), else ``None``; the query ids of a ranking, else
     ``None``."""
+    targets = list(args.target or [])
+    if args.data is None and len(targets) > 1 and Path(targets[-1]).is_file():
+        # "--target COLUMN data.csv": --target takes several columns, so the
+        # file given after it is read as one; it is the data.
+        args.data = targets.pop()
+    if args.task == "multilabel" and args.data is not None and len(targets) == 1:
+        raise ValueError(
+            f"--task multilabel needs two or more label columns (one 0/1 column per "
+            f"label): --target {targets[0]} OTHER ...; for one 0/1 column use "
+            "--task binary."
+        )
+    if args.qid is not None and len(targets) > 1:
+        raise ValueError(
+            "--qid (query ids) goes with one --target column, the relevance; "
+            f"got {len(targets)}: {' '.join(targets)}."
+        )
     if args.qid is not None and args.task not in ("auto", "ranking"):
         raise ValueError(
             f"--qid (query ids) makes the target a ranking one; it cannot go with "
@@ -240,6 +277,8 @@ def _load(args):
             return _generated_ranking()
         if args.task == "embedding":
             return _digits()
+        if args.task == "multilabel":
+            return _generated_multilabel()
         from .datasets import load_imbalanced_breast_cancer
 
         X, y = load_imbalanced_breast_cancer(return_X_y=True, as_frame=True)
@@ -258,8 +297,9 @@ def _load(args):
 
     frame = read_table(args.data)
     qid = None
+    target = targets[0] if len(targets) == 1 else targets
     if args.qid is not None:
-        if args.qid == args.target:
+        if args.qid == target:
             raise ValueError(f"--qid and --target name the same column {args.qid!r}.")
         columns = [str(c) for c in frame.columns]
         if args.qid not in columns:
@@ -271,10 +311,10 @@ def _load(args):
                 f"Columns ({len(columns)}): {shown}."
             )
         column = frame.columns[columns.index(args.qid)]
-        if args.target in frame.columns:
-            qid = frame.loc[frame[args.target].notna(), column].to_numpy()
+        if target in frame.columns:
+            qid = frame.loc[frame[target].notna(), column].to_numpy()
         frame = frame.drop(columns=column)
-    X, y, dropped = split_target(frame, args.target)
+    X, y, dropped = split_target(frame, target)
     return X, y, args.data, dropped, frame.attrs.get("separator"), qid
 
 
@@ -287,6 +327,25 @@ def _generated_ranking():
     X = require("pandas").DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
     name = f"generated ranking data (make_ranking, {_RANKING_QUERIES} queries)"
     return X, y, name, 0, None, qid
+
+
+def _generated_multilabel():
+    """The data of ``compare --task multilabel`` without a file."""
+    from sklearn.datasets import make_multilabel_classification
+
+    from ._tables import require
+
+    pd = require("pandas")
+    X, Y = make_multilabel_classification(
+        _MULTILABEL_ROWS, n_features=20, n_classes=_MULTILABEL_LABELS, random_state=0
+    )
+    X = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    Y = pd.DataFrame(Y, columns=[f"label_{j}" for j in range(Y.shape[1])])
+    name = (
+        f"generated multi-label data (make_multilabel_classification, "
+        f"{_MULTILABEL_ROWS} rows, {_MULTILABEL_LABELS} labels)"
+    )
+    return X, Y, name, 0, None, None
 
 
 def _digits():
@@ -312,6 +371,8 @@ def _compare(args):
     if qid is not None:
         qid = check_qid(qid, len(y_prepared))
         described = task.describe(y_prepared, positive, qid=qid)
+    elif hasattr(y, "columns"):  # several target columns: the labels' names
+        described = task.describe(y_prepared, positive, labels=list(y.columns))
     else:
         described = task.describe(y_prepared, positive)
     target = f"{task.name} target{detected}: {described}"

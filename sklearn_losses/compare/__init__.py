@@ -4,8 +4,9 @@
 its own parameters, and two reference models on the same folds, and returns a
 leaderboard as a pandas DataFrame (pandas, matplotlib and, for a Dask cluster,
 ``dask[distributed]`` come with ``pip install "sklearn-losses[compare]"``). The
-target decides the task: binary, multiclass or regression, and ranking when
-query ids are given (see :func:`resolve_task`).
+target decides the task: binary, multiclass or regression, ranking when
+query ids are given, and multi-label for several 0/1 target columns (see
+:func:`resolve_task`).
 
 The package's modules: ``_spec`` (the loss spec grammar and the grids),
 ``_tasks`` (what each task decides), ``_run`` (fitting on loky or Dask),
@@ -20,6 +21,7 @@ from ._tasks import (
     DEFAULT_SCORING,
     EMBEDDING_SCORING,
     MULTICLASS_SCORING,
+    MULTILABEL_SCORING,
     RANKING_SCORING,
     REGRESSION_SCORING,
     TASK_CHOICES,
@@ -33,6 +35,7 @@ __all__ = [
     "DEFAULT_SCORING",
     "EMBEDDING_SCORING",
     "MULTICLASS_SCORING",
+    "MULTILABEL_SCORING",
     "QidLGBMRanker",
     "RANKING_SCORING",
     "REGRESSION_SCORING",
@@ -57,7 +60,8 @@ def default_candidates(task="binary"):
 
     Parameters
     ----------
-    task : {"binary", "multiclass", "regression", "ranking"}, default="binary"
+    task : {"binary", "multiclass", "regression", "ranking", "embedding", \
+"multilabel"}, default="binary"
         For ranking: every ranking loss but those that carry their own model
         (``tsprank``, ``grouprank``: slower; ask for them by name).
 

@@ -81,6 +81,14 @@ def compare_losses(
       embedding's width; each pipeline ends in a 5-nearest-neighbour
       classifier: its accuracy on the test rows (``knn_accuracy``), and the
       test rows' Recall@1 and MAP@R among themselves.
+    - multilabel (``y`` of two or more columns, each 0/1 or boolean: an
+      indicator matrix): shuffled ``KFold`` (scikit-learn has no multi-label
+      stratification; every label needs ``cv`` positive and negative rows);
+      micro F1, macro F1 and the Jaccard index of each row's labels (mean over
+      rows); ``MultiLabelLossClassifier`` with ``bce`` (plain and with
+      balanced positive weights), ``focal`` and ``hybrid`` against a
+      one-vs-rest ``LogisticRegression(class_weight="balanced")`` and
+      ``MultiOutputClassifier(HistGradientBoostingClassifier())``.
 
     Each loss runs over a small grid of its own parameters (its class's
     ``default_grid``, e.g. focal ``gamma`` in {1, 2}; see
@@ -96,9 +104,11 @@ def compare_losses(
     ----------
     X : array-like or pandas.DataFrame of shape (n_samples, n_features)
         Features; DataFrame columns that are not numeric are one-hot encoded.
-    y : array-like of shape (n_samples,)
-        Class labels (binary or multiclass), numbers (regression) or the
-        relevance of each row (ranking: numbers >= 0, higher is better).
+    y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        Class labels (binary or multiclass), numbers (regression), the
+        relevance of each row (ranking: numbers >= 0, higher is better) or,
+        for a multi-label target, one 0/1 (or boolean) column per label (an
+        array, a DataFrame or a sparse matrix).
     losses : None or list, default=None
         Loss specs: ``"focal"``; with parameters ``"focal:gamma=1,alpha=0.25"``;
         a grid ``"focal:gamma=0.5,1,2"`` (values after a ``key=`` continue its
@@ -109,8 +119,9 @@ def compare_losses(
         the default grid of that parameter. ``None``:
         :func:`default_candidates` for the task.
     task : {"auto", "binary", "multiclass", "regression", "ranking", \
-"embedding"}, default="auto"
-        ``"auto"``: ranking when ``qid`` is given, regression for a continuous
+"embedding", "multilabel"}, default="auto"
+        ``"auto"``: ranking when ``qid`` is given, multilabel for a target of
+        two or more columns, regression for a continuous
         target (float values, not all whole numbers, more than 20 distinct),
         binary for two classes, multiclass for more.
     grid : "default", None or dict, default="default"
@@ -137,9 +148,14 @@ def compare_losses(
         ``"map@t"`` (relevance >= ``t``), ``"mrr"``, ``"kendall_tau"``,
         ``"pairwise_accuracy"``. A dict ``{name: scorer}`` takes scorers as
         they are (greater is better; for a ranking target they are called
-        with ``qid=`` the test rows' query ids). ``None``: the task's defaults
-        (:data:`DEFAULT_SCORING`, :data:`MULTICLASS_SCORING`,
-        :data:`REGRESSION_SCORING`, :data:`RANKING_SCORING`).
+        with ``qid=`` the test rows' query ids). A multi-label target takes
+        ``f1``, ``precision``, ``recall`` and ``jaccard`` with ``_micro``,
+        ``_macro``, ``_weighted`` or ``_samples``, ``roc_auc`` and
+        ``average_precision`` (macro over labels, from the probabilities),
+        ``hamming_loss`` and ``subset_accuracy``. ``None``: the task's
+        defaults (:data:`DEFAULT_SCORING`, :data:`MULTICLASS_SCORING`,
+        :data:`REGRESSION_SCORING`, :data:`RANKING_SCORING`,
+        :data:`MULTILABEL_SCORING`).
     pos_label : None or label, default=None
         Positive class of a binary target; ``None``: the minority class.
     cv : int or cross-validation splitter, default=5
@@ -149,7 +165,8 @@ def compare_losses(
     reference : bool, default=True
         Add the task's two reference models to the leaderboard, to show
         whether a neural loss earns its keep on this table.
-    estimator : LossClassifier, LossRegressor or LossRanker, default=None
+    estimator : LossClassifier, LossRegressor, LossRanker, LossEmbedder or \
+MultiLabelLossClassifier, default=None
         Template whose other parameters (epochs, network, ...) every loss
         shares; its ``loss`` and ``loss__*`` parameters are left out, as each
         candidate sets its own (a warning says so when they are set).
@@ -184,8 +201,8 @@ def compare_losses(
         the features). Every ranker gets it in ``fit`` and ``predict``, the
         folds keep queries whole, and the metrics average over queries.
     distill : bool, default=False
-        Binary and multiclass targets: add the student of the
-        gradient-boosting reference, a
+        Binary and multiclass targets (refused for the others): add the
+        student of the gradient-boosting reference, a
         :class:`~sklearn_losses.DistilledClassifier` (loss ``kd`` on a binary
         target, ``pld`` on more classes; the shared estimator's network)
         whose unfitted teacher is fitted inside each training fold (fold-safe),
@@ -219,8 +236,11 @@ def compare_losses(
         in the target or for a task that is not binary, ``qid`` with a task
         that is not ranking (or ranking without it), a ``qid`` column that is
         not in ``X``, a class (or queries) fewer than folds, an unknown metric
-        or one of the other kind of target, or an ``out`` folder that cannot
-        be written.
+        or one of the other kind of target, several target columns with a
+        task that is not multi-label, a multi-label target with one column or
+        a column that is not 0/1 (or boolean) or holds one value, ``distill``
+        for a task that is not binary or multiclass, or an ``out`` folder
+        that cannot be written.
     TypeError
         For an ``estimator`` that is not the task's estimator class.
 
@@ -395,6 +415,7 @@ def run_comparison(
         "task_requested": requested,
         "pos_label": positive,
         "prevalence": float(np.mean(y)) if task.name == "binary" else None,
+        "n_labels": int(y.shape[1]) if np.ndim(y) == 2 else None,
         "n_queries": None if qid is None else int(len(np.unique(qid))),
         "cv": cv if isinstance(cv, int) else repr(cv),
         "n_folds": len(splits),

@@ -29,6 +29,12 @@ _DISPLAY = {
     "f1": "F1",
     "minority_f1": "minority F1",
     "f1_macro": "macro F1",
+    "f1_micro": "micro F1",
+    "f1_weighted": "weighted F1",
+    "f1_samples": "samples F1",
+    "jaccard_samples": "Jaccard",
+    "hamming_loss": "Hamming loss",
+    "subset_accuracy": "subset accuracy",
     "balanced_accuracy": "balanced accuracy",
     "average_precision": "PR-AUC",
     "pr_auc": "PR-AUC",
@@ -66,6 +72,8 @@ def display(metric):
     ('RMSE', 'pinball loss (0.9)', 'my_metric')
     >>> display("ndcg@10"), display("map"), display("map@r")
     ('NDCG@10', 'MAP', 'MAP@R')
+    >>> display("f1_micro"), display("f1_macro"), display("jaccard_samples")
+    ('micro F1', 'macro F1', 'Jaccard')
     """
     if metric.startswith("pinball_"):
         return f"pinball loss ({metric[len('pinball_') :]})"

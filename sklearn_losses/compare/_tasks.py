@@ -1,5 +1,5 @@
 """The tasks of ``compare``: what a binary, a multiclass, a regression, a
-ranking and an embedding comparison each decide.
+ranking, an embedding and a multi-label comparison each decide.
 
 A :class:`Task` holds every choice that depends on the kind of target: how the
 target is prepared, how the folds are cut, the default metrics and how metric
@@ -39,6 +39,8 @@ __all__ = [
     "EMBEDDING_SCORING",
     "EmbeddingTask",
     "MULTICLASS_SCORING",
+    "MULTILABEL_SCORING",
+    "MultiLabelTask",
     "RANKING_SCORING",
     "REGRESSION_SCORING",
     "TASK_CHOICES",
@@ -48,12 +50,21 @@ __all__ = [
     "Task",
     "check_qid",
     "get_task",
+    "indicator_target",
     "relevance_target",
     "resolve_task",
 ]
 
 #: What ``task=`` accepts (``--task`` on the command line).
-TASK_CHOICES = ("auto", "binary", "multiclass", "regression", "ranking", "embedding")
+TASK_CHOICES = (
+    "auto",
+    "binary",
+    "multiclass",
+    "regression",
+    "ranking",
+    "embedding",
+    "multilabel",
+)
 
 #: Default metrics of a binary target: F1 of the positive class, balanced
 #: accuracy, PR-AUC (average precision of the positive class).
@@ -75,6 +86,11 @@ RANKING_SCORING = ("ndcg@5", "ndcg@10", "map")
 #: embedding): accuracy of a 5-nearest-neighbour classifier on the embeddings
 #: of the training rows, Recall@1 and MAP@R of the test rows among themselves.
 EMBEDDING_SCORING = ("knn_accuracy", "recall@1", "map@r")
+
+#: Default metrics of a multi-label target (an indicator matrix): micro F1
+#: (the counts of every label pooled), macro F1 (the mean over labels) and the
+#: Jaccard index of each row's label set, averaged over rows.
+MULTILABEL_SCORING = ("f1_micro", "f1_macro", "jaccard_samples")
 
 #: Short metric names and the scikit-learn scorers they stand for.
 _ALIASES = {
@@ -887,6 +903,280 @@ class _EmbeddingRetrieval:
         return recall_at_k(embeddings, y, k=int(self.name.partition("@")[2]))
 
 
+#: Multi-label metric names: a metric of the per-label counts with an optional
+#: average (bare: micro; ``jaccard``: samples), scores of the label
+#: probabilities (bare: macro), the Hamming loss and the subset accuracy.
+_MULTILABEL_COUNTS = re.compile(
+    r"(?P<metric>f1|precision|recall|jaccard)"
+    r"(?:_(?P<average>micro|macro|weighted|samples))?"
+)
+_MULTILABEL_SCORES = re.compile(
+    r"(?P<metric>roc_auc|average_precision|pr_auc)"
+    r"(?:_(?P<average>micro|macro|weighted|samples))?"
+)
+_MULTILABEL_NAMES = (
+    "f1_micro, f1_macro, f1_weighted, f1_samples (the same averages of precision, "
+    "recall and jaccard), roc_auc, average_precision (macro over labels; _micro "
+    "too), hamming_loss, subset_accuracy"
+)
+
+
+class MultiLabelTask(Task):
+    """Several 0/1 label columns (an indicator matrix): the multi-label losses
+    train :class:`~sklearn_losses.MultiLabelLossClassifier`.
+
+    The folds are shuffled ``KFold``: scikit-learn has no stratified splitter
+    for multi-label targets (iterative stratification is not part of it), so
+    every label must have at least ``cv`` positive and ``cv`` negative rows,
+    and a very rare label can still miss from a training fold (that
+    candidate's fit then fails and its scores are NaN). The metrics come from
+    :mod:`sklearn_losses.metrics` (equal to ``sklearn.metrics``, an
+    ill-defined value counted as 0). The references are a one-vs-rest
+    class-weighted logistic regression and one gradient-boosting model per
+    label.
+    """
+
+    name = "multilabel"
+    default_scoring = MULTILABEL_SCORING
+
+    @property
+    def estimator_class(self):
+        from ..estimators import MultiLabelLossClassifier
+
+        return MultiLabelLossClassifier
+
+    def candidates(self):
+        """One candidate per registered multi-label loss, and ``bce`` both
+        plain and with balanced per-label positive weights (two rows, rather
+        than one grid point hidden in ``bce``'s grid)."""
+        candidates = super().candidates()
+        if "bce" in candidates:
+            candidates["bce"] = {"loss": "bce", "loss__pos_weight": None}
+            candidates["bce:pos_weight=balanced"] = {
+                "loss": "bce",
+                "loss__pos_weight": "balanced",
+            }
+        return candidates
+
+    def references(self, random_state, **context):
+        """One-vs-rest ``LogisticRegression(class_weight="balanced")`` and
+        ``MultiOutputClassifier(HistGradientBoostingClassifier())``."""
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.multiclass import OneVsRestClassifier
+        from sklearn.multioutput import MultiOutputClassifier
+
+        return {
+            "OneVsRest(LogisticRegression(balanced))": OneVsRestClassifier(
+                LogisticRegression(class_weight="balanced", max_iter=1000)
+            ),
+            "MultiOutput(HistGradientBoosting)": MultiOutputClassifier(
+                HistGradientBoostingClassifier(random_state=random_state)
+            ),
+        }
+
+    def prepare_target(self, y, pos_label=None):
+        _refuse_pos_label(pos_label, self.name)
+        return indicator_target(y), None
+
+    def describe(self, y, positive, labels=None):
+        """The number of labels, each label's share of rows (up to ten;
+        ``labels``: the column names) and the mean number of labels per row."""
+        n_labels = y.shape[1]
+        names = list(labels) if labels is not None else list(range(n_labels))
+        shares = np.mean(y, axis=0)
+        if n_labels <= 10:
+            shown = ", ".join(f"{n} {s:.1%}" for n, s in zip(names, shares))
+        else:
+            rare = int(np.argmin(shares))
+            shown = f"the rarest {names[rare]!r} {shares[rare]:.1%}"
+        return (
+            f"{n_labels} labels ({shown}); {np.mean(np.sum(y, axis=1)):.2f} labels "
+            "per row on average"
+        )
+
+    def _check_folds(self, cv, y):
+        super()._check_folds(cv, y)
+        positives = np.sum(y, axis=0)
+        fewest = np.minimum(positives, len(y) - positives)
+        label = int(np.argmin(fewest))
+        if fewest[label] < cv:
+            kind = "positive" if positives[label] <= len(y) / 2 else "negative"
+            raise ValueError(
+                f"Label column {label} has {int(fewest[label])} {kind} rows, fewer "
+                f"than the {cv} folds (the folds are not stratified: a training "
+                "fold needs both values of every label): lower cv, or drop the "
+                "label."
+            )
+
+    def metric(self, name):
+        """The :class:`Metric` of a multi-label metric name: ``f1``,
+        ``precision``, ``recall`` or ``jaccard`` with ``_micro``, ``_macro``,
+        ``_weighted`` or ``_samples`` (bare: micro; ``jaccard``: samples), from
+        ``predict``; ``roc_auc`` and ``average_precision`` (``pr_auc``) of the
+        label probabilities (bare: macro); ``hamming_loss`` (lower is better);
+        ``subset_accuracy`` (``accuracy``: every label of a row right)."""
+        from sklearn.metrics import accuracy_score, roc_auc_score
+
+        from ..metrics import multilabel_scorer
+
+        if not isinstance(name, str):
+            raise TypeError(
+                f"A metric is a metric name (str); got {type(name).__name__}. "
+                "Pass scoring={name: scorer} for scorer objects."
+            )
+        match = _MULTILABEL_COUNTS.fullmatch(name)
+        if match is not None:
+            metric = match["metric"]
+            default = "samples" if metric == "jaccard" else "micro"
+            average = match["average"] or default
+            scorer = multilabel_scorer(metric, average=average, zero_division=0.0)
+            return Metric(f"{metric}_{average}", scorer)
+        match = _MULTILABEL_SCORES.fullmatch(name)
+        if match is not None:
+            metric = match["metric"].replace("pr_auc", "average_precision")
+            average = match["average"] or "macro"
+            func = roc_auc_score if metric == "roc_auc" else average_precision_score
+            shown = metric if average == "macro" else f"{metric}_{average}"
+            return Metric(shown, _LabelProbaScorer(func, average))
+        if name in ("hamming_loss", "hamming"):
+            return Metric("hamming_loss", multilabel_scorer("hamming_loss"), True)
+        if name in ("subset_accuracy", "accuracy"):
+            return Metric("subset_accuracy", make_scorer(accuracy_score))
+        close = difflib.get_close_matches(
+            name, ["f1_micro", "f1_macro", "jaccard_samples", "hamming_loss"], n=1
+        )
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"Metric {name!r} is not a multi-label metric.{hint} A multi-label "
+            f"target is scored by: {_MULTILABEL_NAMES} (default: "
+            f"{', '.join(self.default_scoring)})."
+        )
+
+    def predictions(self, estimator, X, **metadata):
+        return label_proba(estimator, X)
+
+
+def label_proba(estimator, X):
+    """The probability of each label, shape ``(n_samples, n_labels)``, of a
+    multi-label classifier (``MultiOutputClassifier``'s list of ``(n, 2)``
+    arrays included)."""
+    proba = estimator.predict_proba(X)
+    if isinstance(proba, list):
+        proba = np.column_stack([p[:, -1] for p in proba])
+    return np.asarray(proba, dtype=np.float64)
+
+
+class _LabelProbaScorer:
+    """Scorer: ``func(Y, label probabilities, average=average)``."""
+
+    def __init__(self, func, average):
+        self.func = func
+        self.average = average
+
+    def __repr__(self):
+        return f"_LabelProbaScorer({self.func.__name__}, average={self.average!r})"
+
+    def __call__(self, estimator, X, y):
+        return self.func(y, label_proba(estimator, X), average=self.average)
+
+
+def indicator_target(y):
+    """Check a multi-label target and return it as an ``int64`` 0/1 matrix.
+
+    Each column is one label: 0/1 (integers or floats) or booleans, 1 where
+    the label applies; both values must occur in every column.
+
+    Parameters
+    ----------
+    y : array-like, pandas.DataFrame or sparse matrix of shape \
+(n_samples, n_labels)
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_labels)
+
+    Raises
+    ------
+    ValueError
+        For a target that is not a matrix of two or more columns, is empty,
+        has missing values, or a column that holds another value than 0/1
+        (or False/True) or one value only (each error names the column).
+
+    Examples
+    --------
+    >>> from sklearn_losses.compare._tasks import indicator_target
+    >>> indicator_target([[1, 0], [0, 1], [True, False]]).tolist()
+    [[1, 0], [0, 1], [1, 0]]
+    """
+    import scipy.sparse as sp
+
+    pd = require("pandas")
+    if sp.issparse(y):
+        y = y.toarray()
+    if isinstance(y, pd.DataFrame):
+        names = list(y.columns)
+        columns = [y[c].to_numpy() for c in y.columns]
+    else:
+        y = np.asarray(y)
+        if y.ndim == 2:
+            names = list(range(y.shape[1]))
+            columns = list(y.T)
+        else:
+            names = columns = [None]
+    if len(columns) < 2:
+        raise ValueError(
+            "Task 'multilabel' needs two or more label columns (an indicator "
+            "matrix of shape (n_samples, n_labels), one 0/1 column per label); "
+            f"this target {'has one' if names[0] is not None else 'is one column'}"
+            ". For one 0/1 column use task 'binary'."
+        )
+    if len(columns[0]) == 0:
+        raise ValueError("The target is empty (0 rows).")
+    matrix = np.empty((len(columns[0]), len(columns)), dtype=np.int64)
+    for j, (name, column) in enumerate(zip(names, columns)):
+        missing = pd.isna(column)
+        if missing.any():
+            raise ValueError(
+                f"Label column {name!r} has {int(missing.sum())} missing values in "
+                f"{len(column)} rows; leave those rows out (the command line does)."
+            )
+        values = pd.unique(column)
+        bad = [_plain(v) for v in values if not _is_indicator(v)]
+        if bad:
+            shown = ", ".join(repr(v) for v in bad[:5])
+            raise ValueError(
+                f"Label column {name!r} holds values other than 0 and 1 ({shown}); "
+                "each label column of a multi-label target is 0/1 (or False/True),"
+                " 1 where the label applies."
+            )
+        matrix[:, j] = column.astype(np.float64)
+        if len(values) < 2:
+            raise ValueError(
+                f"Label column {name!r} is {int(matrix[0, j])} in every row: nothing "
+                "can be learnt about that label. Drop the column."
+            )
+    return matrix
+
+
+def _is_indicator(value):
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    return isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1)
+
+
+def _n_columns(y):
+    """The number of columns of a 2-D target (a matrix, a DataFrame, a sparse
+    matrix or nested lists), else ``None``."""
+    shape = getattr(y, "shape", None)
+    if shape is None:
+        try:
+            shape = np.shape(y)
+        except ValueError:  # ragged lists
+            return None
+    return shape[1] if len(shape) == 2 else None
+
+
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
@@ -899,13 +1189,14 @@ _TASKS = {
         RegressionTask(),
         RankingTask(),
         EmbeddingTask(),
+        MultiLabelTask(),
     )
 }
 
 
 def get_task(name):
     """The :class:`Task` called ``name`` (``"binary"``, ``"multiclass"``,
-    ``"regression"``, ``"ranking"`` or ``"embedding"``).
+    ``"regression"``, ``"ranking"``, ``"embedding"`` or ``"multilabel"``).
 
     Examples
     --------
@@ -929,6 +1220,7 @@ def resolve_task(y, task="auto", pos_label=None, qid=None):
     """The task of a target, and the target prepared for it.
 
     ``"auto"`` compares a target with query ids (``qid``) as ranking, a
+    target of two or more columns (0/1 label columns) as multi-label, a
     continuous target (floats with more than
     :data:`~sklearn_losses._tables.MAX_FLOAT_CLASSES` distinct values; see
     :func:`~sklearn_losses._tables.looks_continuous`) as regression, a target
@@ -936,9 +1228,11 @@ def resolve_task(y, task="auto", pos_label=None, qid=None):
 
     Parameters
     ----------
-    y : array-like of shape (n_samples,)
-    task : {"auto", "binary", "multiclass", "regression", "ranking"}, \
-default="auto"
+    y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        One column, or one 0/1 column per label (multi-label; a DataFrame or a
+        sparse matrix too).
+    task : {"auto", "binary", "multiclass", "regression", "ranking", \
+"embedding", "multilabel"}, default="auto"
     pos_label : None or label, default=None
         The positive class of a binary target (refused for the other tasks).
     qid : None or array-like of shape (n_samples,), default=None
@@ -948,9 +1242,9 @@ default="auto"
     Returns
     -------
     task : Task
-    y : ndarray of shape (n_samples,)
+    y : ndarray of shape (n_samples,) or (n_samples, n_labels)
         0/1 for binary, the labels for multiclass, floats for regression and
-        ranking.
+        ranking, the 0/1 indicator matrix for multi-label.
     positive : label or None
         The positive class of a binary target.
 
@@ -961,7 +1255,9 @@ default="auto"
         regression, more than two classes for binary, a continuous target for
         classification, a negative relevance for ranking, one class, missing
         values), query ids with a task that is not ranking or ranking without
-        them, or a ``pos_label`` that does not apply.
+        them, a ``pos_label`` that does not apply, several target columns
+        with a task that is not multi-label, or a multi-label target with one
+        column or a column that is not 0/1 (see :func:`indicator_target`).
 
     Examples
     --------
@@ -975,6 +1271,8 @@ default="auto"
     array([1., 2., 3., 3.])
     >>> resolve_task([0, 2, 1, 0], qid=[1, 1, 2, 2])[0].name
     'ranking'
+    >>> resolve_task([[1, 0], [0, 1], [1, 1]])[0].name
+    'multilabel'
     """
     if qid is not None and task not in ("auto", "ranking"):
         raise ValueError(
@@ -986,6 +1284,16 @@ default="auto"
             "Task 'ranking' needs the query id of each row: pass qid= (on the "
             "command line --qid COLUMN)."
         )
+    n_columns = _n_columns(y)
+    if qid is None and n_columns is not None and n_columns >= 2:
+        if task == "auto":
+            task = "multilabel"
+        elif task != "multilabel":
+            raise ValueError(
+                f"A target of {n_columns} columns is a multi-label one (one 0/1 "
+                f"column per label): use task 'multilabel' (or 'auto'); task "
+                f"{task!r} takes one target column."
+            )
     if task == "auto":
         y = check_target(y)
         if qid is not None:
