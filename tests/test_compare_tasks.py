@@ -167,10 +167,19 @@ def test_pinball_scores_each_candidate_at_its_own_level():
 
 # -- candidates, grids and key parameters from the loss classes ------------------
 def test_candidates_per_task():
-    assert list(default_candidates("regression")) == list_losses("regression")
+    table = [
+        name
+        for name in list_losses("regression")
+        if not get_loss_class(name).image
+        and get_loss_class(name).prediction_link is None
+    ]
+    assert list(default_candidates("regression")) == table
+    assert {"mse", "huber"} <= set(table)
+    assert not {"ssim", "ms_ssim", "betti_matching", "bce"} & set(table)
     assert "cross_entropy:class_weight=balanced" in default_candidates("multiclass")
     assert "ensloss" not in default_candidates("multiclass")  # binary only
     assert default_grids("regression") == {
+        "bce": {"pos_weight": [None, "balanced"]},
         "huber": {"delta": [0.5, 1.35]},
         "quantile": {"alpha": [0.5]},
     }
