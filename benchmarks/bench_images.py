@@ -76,7 +76,7 @@ def image_scores(pred, clean):
 
     pred = np.clip(pred, 0.0, 1.0)
     mse = ((pred - clean) ** 2).reshape(len(clean), -1).mean(axis=1)
-    s = ssim(torch.as_tensor(pred), torch.as_tensor(clean), data_range=1.0)
+    s = ssim(torch.as_tensor(pred), torch.as_tensor(clean), data_range=1.0, win_size=7)
     return {
         "ssim": float(s.mean()),
         "psnr": float(np.mean(10 * np.log10(1.0 / np.maximum(mse, 1e-10)))),

@@ -39,12 +39,15 @@ defaults of Wang et al., 11 and 5). ``win_size="auto"`` and
 give (5), with the largest odd window up to 11 that fits, at least 3; when
 even a window of 3 does not fit all scales, fewer scales. With fewer scales
 than weights, the first ``M`` weights are rescaled to the sum of all weights.
+Single-scale SSIM takes 11, or on smaller images the largest odd window up
+to a third of the side (at least 3), so that every pixel lies in many
+windows.
 
 =========  ===========  ========
 min side   MS-SSIM      SSIM
 =========  ===========  ========
-8          win 3, 2 sc  win 7
-16         win 3, 3 sc  win 11
+8          win 3, 2 sc  win 3
+16         win 3, 3 sc  win 5
 32         win 3, 4 sc  win 11
 64         win 3, 5 sc  win 11
 128        win 7, 5 sc  win 11
@@ -176,10 +179,15 @@ def _size_text(shape):
 def _ssim_window(shape, win_size, name):
     side = min(shape[-2:])
     if win_size == "auto":
-        win_size = min(_MAX_AUTO_WINDOW, _odd_at_most(side))
-        if win_size >= _MIN_WINDOW:
+        # At most a third of the side: every pixel then lies in many windows
+        # (a window of 7 on 8x8 images has 2x2 positions and leaves the border
+        # pixels almost unweighted).
+        win_size = min(_MAX_AUTO_WINDOW, _odd_at_most(max(side + 1, 3) // 3))
+        if win_size >= _MIN_WINDOW and win_size <= side:
             return win_size
         win_size = _MIN_WINDOW
+        if win_size <= side:
+            return win_size
     elif win_size <= side:
         return win_size
     raise ValueError(
@@ -264,8 +272,9 @@ def ssim(x, y, *, data_range=1.0, win_size="auto", win_sigma=1.5, K=(0.01, 0.03)
         The range of the pixel values (1 for images in ``[0, 1]``, 255 for
         bytes): :math:`C_1 = (K_1 L)^2`, :math:`C_2 = (K_2 L)^2`.
     win_size : odd int >= 3 or "auto", default="auto"
-        The side of the Gaussian window; ``"auto"`` is 11, or the largest odd
-        side that fits a smaller image.
+        The side of the Gaussian window; ``"auto"`` is 11, or on a smaller
+        image the largest odd side up to a third of the image's side (at
+        least 3).
     win_sigma : float, default=1.5
         The standard deviation of the window, in pixels.
     K : pair of floats, default=(0.01, 0.03)
@@ -471,8 +480,8 @@ class SSIMLoss(_StructuralLoss):
     data_range : float, default=1.0
         The range of the pixel values (1 for images in ``[0, 1]``).
     win_size : odd int >= 3 or "auto", default="auto"
-        The side of the Gaussian window; ``"auto"``: 11 or the largest odd
-        side that fits.
+        The side of the Gaussian window; ``"auto"``: 11, or the largest odd
+        side up to a third of a smaller image's side (at least 3).
     win_sigma : float, default=1.5
         The standard deviation of the window, in pixels.
     K : pair of floats, default=(0.01, 0.03)
