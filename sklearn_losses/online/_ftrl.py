@@ -58,7 +58,9 @@ def _solve(losses, eta, tol):
     # Gaps to the leader, scaled: eta * (L(a) - min L) >= 0. Capped so that every
     # probability stays at least the smallest normal float64 (a gap that large
     # can only come from estimates near the float64 range).
-    scaled_gap = np.minimum(eta * (losses - low_loss), 1.0 / np.finfo(np.float64).tiny)
+    with np.errstate(over="ignore"):  # inf gaps are capped just below
+        scaled_gap = eta * (losses - low_loss)
+    scaled_gap = np.minimum(scaled_gap, 1.0 / np.finfo(np.float64).tiny)
     # nu = eta * (lambda + min L): p(a) = 1 / (scaled_gap(a) + nu), and
     # sum_a p(a) = 1 has its root in [1, K] (the leader's term alone is 1/nu).
     low = np.ones(low_loss.shape)
@@ -73,7 +75,9 @@ def _solve(losses, eta, tol):
     nu = 0.5 * (low + high)
     p = 1.0 / (scaled_gap + nu)
     p /= p.sum(axis=-1, keepdims=True)
-    return p, nu[..., 0] / eta - low_loss[..., 0]
+    with np.errstate(over="ignore"):  # inf for a learning rate near 1e-308
+        normalizer = nu[..., 0] / eta - low_loss[..., 0]
+    return p, normalizer
 
 
 def log_barrier_distribution(
