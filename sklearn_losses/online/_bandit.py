@@ -307,10 +307,10 @@ class NeuralContextualBandit(BaseEstimator):
                 "perturbation": real(low=0),
             },
         )
-        check_random_state_param(self.random_state)
 
     def _start(self, n_features):
         """Build the network, optimiser, replay memory and random stream."""
+        check_random_state_param(self.random_state)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         with torch.random.fork_rng(devices=[]):
@@ -341,7 +341,17 @@ class NeuralContextualBandit(BaseEstimator):
         single = np.ndim(context) == 1
         if single:
             context = np.asarray(context).reshape(1, -1)
-        X = check_array(context, dtype=np.float32, input_name="context", estimator=self)
+        X = None
+        if isinstance(context, np.ndarray) and context.dtype.kind in "fiu":
+            # Fast path for the common case, one round at a time; anything
+            # unusual goes through check_array for its messages.
+            X = np.asarray(context, dtype=np.float32)
+            if X.ndim != 2 or not X.size or not np.isfinite(X).all():
+                X = None
+        if X is None:
+            X = check_array(
+                context, dtype=np.float32, input_name="context", estimator=self
+            )
         if not self._started():
             self._start(X.shape[1])
         elif self.module_.n_outputs != self.n_actions:
