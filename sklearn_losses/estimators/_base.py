@@ -52,6 +52,7 @@ from ..sampling._dynamic import STRATEGIES, LossReweighting, check_reweightable
 from ..sampling._reweighted import apply_reweighter
 from ._callbacks import EpochProgressBar
 from ._engine import ENGINE_CONTEXT, TensorNet
+from ._moments import input_moments
 
 __all__ = ["BaseLossEstimator", "OPTIMIZERS"]
 
@@ -318,6 +319,8 @@ class BaseLossEstimator(BaseEstimator):
         arrays["index"] = np.arange(n, dtype=np.int64)
         arrays.update(self._per_sample_inputs(fit_params, n))
         n_classes = self._n_classes()
+        # Moments of X (per class too) for data-free model modification.
+        self._input_moments = input_moments(X, y_train, n_classes)
         self._setup_loss(loss, arrays, n_classes)
         self._train(
             arrays,
