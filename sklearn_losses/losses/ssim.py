@@ -235,8 +235,15 @@ def _band(n, win_size, win_sigma, dtype, device):
     return band.to(dtype=dtype, device=device)
 
 
-def _ssim_cs(x, y, win_size, win_sigma, c1, c2):
-    """Mean SSIM and mean contrast-structure per image and channel, ``(B, C)``."""
+def _ssim_cs(x, y, win_size, win_sigma, c1, c2, as_loss=False):
+    """Mean SSIM and mean contrast-structure per image and channel, ``(B, C)``.
+
+    ``as_loss``: a negative luminance term (a local mean of the prediction of
+    the opposite sign to the target's, impossible for images in ``[0, L]``)
+    multiplies ``|cs|``, not ``cs``: the negated image then scores -1, not
+    the +1 of SSIM's ``l * cs`` (both factors flip sign), which an unbounded
+    network can otherwise converge to. Values of valid images are unchanged.
+    """
     n = x.shape[1]
     h, w = x.shape[-2:]
     band_h = _band(h, win_size, float(win_sigma), x.dtype, x.device)
@@ -247,7 +254,8 @@ def _ssim_cs(x, y, win_size, win_sigma, c1, c2):
     mu_xx, mu_yy, mu_xy = mu_x * mu_x, mu_y * mu_y, mu_x * mu_y
     cs = (2.0 * (e_xy - mu_xy) + c2) / ((e_xx - mu_xx) + (e_yy - mu_yy) + c2)
     lum = (2.0 * mu_xy + c1) / (mu_xx + mu_yy + c1)
-    return (lum * cs).mean((-2, -1)), cs.mean((-2, -1))
+    both = torch.where(lum >= 0, lum * cs, lum * cs.abs()) if as_loss else lum * cs
+    return both.mean((-2, -1)), cs.mean((-2, -1))
 
 
 def ssim(x, y, *, data_range=1.0, win_size="auto", win_sigma=1.5, K=(0.01, 0.03)):
@@ -312,11 +320,11 @@ def ssim(x, y, *, data_range=1.0, win_size="auto", win_sigma=1.5, K=(0.01, 0.03)
     return _ssim(x, y, ("x", "y"), data_range, win_size, win_sigma, K)
 
 
-def _ssim(x, y, names, data_range, win_size, win_sigma, K):
+def _ssim(x, y, names, data_range, win_size, win_sigma, K, as_loss=False):
     x, y = _check_images(x, y, names)
     win = _ssim_window(x.shape, win_size, names[0])
     c1, c2 = (K[0] * data_range) ** 2, (K[1] * data_range) ** 2
-    value, _ = _ssim_cs(x, y, win, win_sigma, c1, c2)
+    value, _ = _ssim_cs(x, y, win, win_sigma, c1, c2, as_loss)
     return value.mean(1)
 
 
@@ -407,7 +415,9 @@ def ms_ssim(
     )
 
 
-def _ms_ssim(x, y, names, data_range, win_size, win_sigma, K, weights, scales):
+def _ms_ssim(
+    x, y, names, data_range, win_size, win_sigma, K, weights, scales, as_loss=False
+):
     weights = _check_weights(weights)
     x, y = _check_images(x, y, names)
     win, n_scales = _ms_ssim_setting(x.shape, win_size, scales, len(weights), names[0])
@@ -422,7 +432,7 @@ def _ms_ssim(x, y, names, data_range, win_size, win_sigma, K, weights, scales):
     c1, c2 = (K[0] * data_range) ** 2, (K[1] * data_range) ** 2
     values = []
     for j in range(n_scales):
-        value, cs = _ssim_cs(x, y, win, win_sigma, c1, c2)
+        value, cs = _ssim_cs(x, y, win, win_sigma, c1, c2, as_loss)
         if j < n_scales - 1:
             values.append(cs)
             padding = (x.shape[-2] % 2, x.shape[-1] % 2)
@@ -475,6 +485,14 @@ class SSIMLoss(_StructuralLoss):
     ``(n, H, W)`` or ``(n, C, H, W)``, pixels on the scale ``data_range``
     (not standardised). Meaningful for image-shaped outputs only.
 
+    One deviation from SSIM, for training: where the luminance term is
+    negative (the prediction's local mean has the opposite sign to the
+    target's, which no image in ``[0, L]`` has), it multiplies ``|cs|``
+    instead of ``cs``. SSIM's ``l * cs`` is unchanged when both factors flip
+    sign, so the negated target scores about 1 and an unbounded network can
+    converge to it; here it scores -1 (a loss of 2). Valid images keep
+    their SSIM.
+
     Parameters
     ----------
     data_range : float, default=1.0
@@ -507,7 +525,7 @@ class SSIMLoss(_StructuralLoss):
     name = "ssim"
 
     def loss_terms(self, input, target):
-        return 1.0 - _ssim(input, target, _NAMES, *self._common())
+        return 1.0 - _ssim(input, target, _NAMES, *self._common(), as_loss=True)
 
 
 @register_loss
@@ -590,4 +608,6 @@ class MSSSIMLoss(_StructuralLoss):
 
     def loss_terms(self, input, target):
         common = self._common()
-        return 1.0 - _ms_ssim(input, target, _NAMES, *common, self.weights, self.scales)
+        return 1.0 - _ms_ssim(
+            input, target, _NAMES, *common, self.weights, self.scales, as_loss=True
+        )

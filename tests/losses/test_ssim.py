@@ -459,3 +459,16 @@ def test_trusted_targets_skip_the_nan_check():
     x, y = IMG
     with trusted_targets():
         assert torch.isnan(MSSSIMLoss()(x, y * torch.nan))
+
+
+def test_the_losses_do_not_reward_the_negated_image():
+    # SSIM's l * cs is unchanged when both factors flip sign: the negated
+    # target scores about +1 as an image, but -1 (a loss of 2) as a loss.
+    y = torch.rand(3, 1, 16, 16, dtype=torch.float64, generator=torch.manual_seed(0))
+    assert ssim(-y, y).min() > 0.9
+    assert SSIMLoss()(-y, y).item() > 1.9
+    assert MSSSIMLoss()(-y, y).item() > 0.99
+    # valid images keep their SSIM and MS-SSIM
+    x = (y + 0.1 * torch.rand_like(y)).clamp(0, 1)
+    assert SSIMLoss(reduction="none")(x, y) == pytest.approx(1 - ssim(x, y))
+    assert MSSSIMLoss(reduction="none")(x, y) == pytest.approx(1 - ms_ssim(x, y))
