@@ -14,6 +14,7 @@ qid=qid)``) and over metric-learning losses of an embedding
 from .compare import compare_losses
 from .estimators import (
     DistilledClassifier,
+    ImplicitFeedbackRecommender,
     LossClassifier,
     LossEmbedder,
     LossRanker,
@@ -45,6 +46,7 @@ __all__ = [
     "DatasetEquityReweighter",
     "DistilledClassifier",
     "DivergenceWarning",
+    "ImplicitFeedbackRecommender",
     "GroupBatches",
     "LossClassifier",
     "LossEmbedder",

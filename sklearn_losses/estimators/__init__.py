@@ -8,10 +8,12 @@ from ._learning_curve import LearningCurveResult, dis_vs_gen_learning_curve
 from ._multilabel import MultiLabelLossClassifier
 from ._naive_bayes import SharedVarianceGaussianNB
 from ._ranker import LossRanker
+from ._recommender import ImplicitFeedbackRecommender
 from ._regressor import LossRegressor
 
 __all__ = [
     "DistilledClassifier",
+    "ImplicitFeedbackRecommender",
     "LearningCurveResult",
     "LossClassifier",
     "LossEmbedder",

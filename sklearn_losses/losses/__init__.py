@@ -17,6 +17,7 @@ from ._registry import (
 from ._sum import LossSum, LossTerm, loss_sum_class
 from .anyloss import AnyLoss
 from .betti import BettiMatchingLoss
+from .bpr import BPRLoss, bpr_terms
 from .comp_sum import AdvCompSumLoss, CompSumLoss, GCELoss, MAELoss, SumExpLoss
 from .contrastive import (
     ContrastiveLoss,
@@ -77,6 +78,8 @@ __all__ = [
     "ApproxNDCGLoss",
     "BaseLoss",
     "BatchLoss",
+    "BPRLoss",
+    "bpr_terms",
     "CompSumLoss",
     "CrossEntropyLoss",
     "DEquityWeightedLoss",

@@ -71,6 +71,11 @@ from ._ranking import (
     pairwise_accuracy,
     pairwise_accuracy_scorer,
 )
+from ._recommend import (
+    recommendation_ndcg,
+    recommendation_recall,
+    top_k_hit_metrics,
+)
 from ._topology import (
     BettiMatching,
     betti_matching,
@@ -157,4 +162,7 @@ __all__ = [
     "betti_matching_error",
     "betti_number_error",
     "betti_numbers",
+    "recommendation_ndcg",
+    "recommendation_recall",
+    "top_k_hit_metrics",
 ]

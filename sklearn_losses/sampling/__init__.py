@@ -8,7 +8,10 @@
 - batch plans, the estimators' ``batch_sampler``: the index batches of each
   training epoch (:class:`RandomBatches`, :class:`StratifiedBatches`,
   :class:`ClassShareBatches`, :class:`GroupBatches`, :class:`MPerClassBatches`,
-  or your own :class:`BatchPlan`).
+  or your own :class:`BatchPlan`);
+- :class:`InteractionSampler` and :func:`personal_loss_probabilities`: BPR
+  training examples of implicit feedback and PLD's personal-loss resampling
+  (``ImplicitFeedbackRecommender(sampler="pld")``).
 """
 
 from ._batches import (
@@ -21,6 +24,7 @@ from ._batches import (
 )
 from ._dataset_equity import DatasetEquityReweighter, cluster_likelihood
 from ._dynamic import STRATEGIES, LossReweighting, dynamic_weights
+from ._pld import InteractionSampler, personal_loss_probabilities
 from ._reweighted import Reweighted
 
 __all__ = [
@@ -28,6 +32,7 @@ __all__ = [
     "ClassShareBatches",
     "DatasetEquityReweighter",
     "GroupBatches",
+    "InteractionSampler",
     "LossReweighting",
     "MPerClassBatches",
     "RandomBatches",
@@ -36,4 +41,5 @@ __all__ = [
     "StratifiedBatches",
     "cluster_likelihood",
     "dynamic_weights",
+    "personal_loss_probabilities",
 ]
