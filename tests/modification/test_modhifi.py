@@ -303,15 +303,21 @@ def test_unlearning_forgets_one_class_and_keeps_the_others(digits, digits_clf):
     info = forgot.unlearning_
     assert info["class"] == 3 and info["reached_chance"]
     assert info["forget_share"] <= 0.1 and info["retain_agreement"] > 0.8
-    assert len(info["k"]) == 2
+    assert len(info["k"]) == 1
+    both = unlearn(digits_clf, 3, layers="all", outputs="all", random_state=0)
+    assert len(both.unlearning_["k"]) == 2
+    assert np.mean(both.predict(X_test)[y_test == 3] == 3) < 0.2
     assert np.array_equal(forgot.classes_, digits_clf.classes_)
     assert forgot.hidden_layer_sizes_ == (64, 64)
     # the original is untouched; a fixed k edits at least as much as asked
     np.testing.assert_array_equal(digits_clf.predict(X_test), before)
-    fixed = unlearn(digits_clf, 3, k=2, layers=[1], random_state=0)
+    fixed = unlearn(digits_clf, 3, k=2, layers=[1], outputs="all", random_state=0)
     W = fitted_mlp(fixed)[-1].weight.detach().numpy()
     assert fixed.unlearning_["k"] == [2]
     assert np.sum(W == 0) == 2 * W.shape[0]
+    own = unlearn(digits_clf, 3, k=2, random_state=0)
+    W = fitted_mlp(own)[-1].weight.detach().numpy()
+    assert np.sum(W[3] == 0) == 2 and np.sum(W == 0) == 2
 
 
 def test_unlearn_string_labels_and_reference_rows(multiclass_data):
@@ -450,6 +456,8 @@ def test_bad_unlearn_parameters(small_clf, multiclass_data):
     for k in (0, -1, 1.5, "all", True):
         with pytest.raises(ValueError, match="k must be 'auto'"):
             unlearn(small_clf, 0, k=k)
+    with pytest.raises(ValueError, match="outputs must be one of"):
+        unlearn(small_clf, 0, outputs="others")
     with pytest.raises(TypeError, match="single-label classifier"):
         unlearn(LossRegressor(**FAST).fit(X, y.astype(float)), 0)
     with pytest.raises(ValueError, match="reference rows do not fit"):
