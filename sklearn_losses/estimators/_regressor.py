@@ -323,6 +323,15 @@ or instance, default=None
             self._fit_standardization(flat)
         encoded = (flat - self.target_mean_) / self.target_scale_
         arrays["y"] = encoded.astype(np.float32).reshape(y.shape)
+        # The conv network starts from the mean target image's level.
+        w = arrays.get("sample_weight")
+        per_row = encoded.mean(axis=1) if encoded.size else np.zeros(len(y))
+        weighted = w is not None and len(w) == len(per_row) and np.sum(w) > 0
+        self._start_level = (
+            float(np.average(per_row, weights=w if weighted else None))
+            if len(per_row)
+            else 0.0
+        )
         params = inspect.signature(loss.setup).parameters
         kwargs = {"n_samples": len(y), "n_classes": n_classes}
         if "target" in params:  # a loss with statistics of the targets (bce)
@@ -369,13 +378,20 @@ or instance, default=None
                     f"shape (n, H, W) or (n, C', H, W); got samples of shape "
                     f"{in_shape} (X) and {out_shape} (y). Use module='mlp'."
                 )
-            return ConvAutoencoder(
+            net = ConvAutoencoder(
                 1 if len(in_shape) == 2 else in_shape[0],
                 1 if len(out_shape) == 2 else out_shape[0],
                 *in_shape[-2:],
                 squeeze=len(out_shape) == 2,
                 **{"activation": self.activation, **params},
             )
+            if self._link is None:
+                # Outputs start at the targets' mean level, not near 0: SSIM's
+                # luminance term has the wrong sign below 0 for images in
+                # [0, L], and a network started there does not recover.
+                with torch.no_grad():
+                    net.head.bias.fill_(getattr(self, "_start_level", 0.0))
+            return net
         if module == "mlp":
             mlp = MLP(
                 n_in,

@@ -332,3 +332,21 @@ def test_noisy_digits():
 
 def test_image_losses_are_registered_for_regression():
     assert {"mse", "l1", "bce"} <= set(list_losses("regression"))
+
+
+def test_conv_outputs_start_at_the_targets_mean_level(digits):
+    # lr=0: the fitted network is the initial one; its outputs sit near the
+    # mean pixel of the targets (SSIM's luminance term has the wrong sign
+    # below 0 for images in [0, 1]), and an SSIM fit learns from there.
+    X, Y = digits
+    start = _conv(lr=1e-12, max_epochs=1).fit(X, Y).predict(X)
+    assert abs(start.mean() - Y.mean()) < 0.05
+    import torch
+
+    from sklearn_losses.losses import ssim
+
+    def quality(pred):
+        return ssim(torch.as_tensor(pred), torch.as_tensor(Y)).mean().item()
+
+    fitted = _conv(loss="ssim", max_epochs=15).fit(X, Y).predict(X)
+    assert fitted.mean() > 0 and quality(fitted) > quality(start) + 0.2
