@@ -25,21 +25,19 @@ dimensions 0 and 1, relative to a frame, as the paper's evaluation).
 
 Findings
 --------
-Last run (30 / 40 epochs, seeds 0 and 1, 2 workers, 3.8 min;
-``benchmarks/results/images.md``): on 8x8 digits every trained network beats
-the noisy input (SSIM 0.902, PSNR 16.2 dB) by far, and l1 and mse are best on
-all three scores (SSIM 0.947 / 0.946, PSNR 20.1 dB); ms_ssim (0.944, 19.8 dB)
-and l1+ms_ssim (0.945, 19.9 dB) are slightly behind even on SSIM itself, so
-the paper's preference for MS-SSIM training does not show at this size (two
-scales at most fit an 8x8 image). SSIM alone is unstable here: a 7-pixel
-Gaussian window has 2x2 valid positions on 8x8 images and gives the border
-pixels almost no weight, so they drift (one of two seeds: SSIM 0.946, the
-other -0.001 after clipping). Segmentation: adding the Betti matching term for
-the last 10 of 40 epochs lowers the Betti-number error from 1.28 to 1.06 and
-the Betti-matching error from 1.47 to 1.35 per image, at a Dice 0.013 lower
-(0.824 against 0.837) and 8x the time per epoch of those epochs (6.1 s against
-0.76 s): the paper's direction holds, by less than a standard deviation of
-the matching error over two seeds.
+Last run (30 / 40 epochs, denoising seeds 0-2, segmentation seeds 0 and 1,
+2 workers, 3.7 min; ``benchmarks/results/images.md``): on 8x8 digits every
+trained network beats the noisy input (SSIM 0.902, PSNR 16.2 dB) by far, and
+the five losses end within 0.003 SSIM of each other: l1 0.946, mse, ssim and
+l1+ms_ssim 0.945, ms_ssim 0.943; mse and l1 lead on PSNR (20.0 dB against
+19.7-19.9). The paper's preference for MS-SSIM training does not show at this
+size (two scales at most fit an 8x8 image), not even on SSIM itself.
+Segmentation: adding the Betti matching term for the last 10 of 40 epochs
+lowers the Betti-number error from 1.28 to 1.06 and the Betti-matching error
+from 1.47 to 1.35 per image, at a Dice 0.013 lower (0.824 against 0.837) and
+7x the time per epoch of those epochs (5.2 s against 0.76 s): the paper's
+direction holds, by less than a standard deviation of the matching error over
+two seeds.
 """
 
 from __future__ import annotations
