@@ -5,8 +5,8 @@
 target holds classes. Post-hoc tools that edit a fitted network without its
 training data (:mod:`sklearn_losses.modification`) draw synthetic reference
 inputs from it. The estimators store it as the private attribute
-``_input_moments`` at the end of ``fit``'s data preparation; it costs one pass
-over ``X``.
+``_input_moments`` at the end of ``fit``'s data preparation; it reads at most
+:data:`MAX_ROWS` rows (at an even stride) overall and per class.
 """
 
 from __future__ import annotations
@@ -22,12 +22,27 @@ COVARIANCE_MAX_FEATURES = 64
 #: At most this many covariance entries are stored over all classes.
 _COVARIANCE_BUDGET = 2**16
 
+#: Moments of a larger set of rows (or of a class's rows) come from this many
+#: rows taken at an even stride: a bounded cost per fit, whatever the data.
+MAX_ROWS = 100_000
 
-def _summary(X, covariance):
+
+def _rows(X, index=None):
+    """At most :data:`MAX_ROWS` of the rows ``index`` (all: None) of ``X`` at an
+    even stride, in float64."""
+    n = X.shape[0] if index is None else len(index)
+    step = -(-n // MAX_ROWS) if n > MAX_ROWS else 1
+    rows = X[::step] if index is None else X[index[::step]]
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _summary(X, covariance, index=None):
+    count = int(X.shape[0] if index is None else len(index))
+    X = _rows(X, index)
     out = {
         "mean": X.mean(axis=0),
         "std": X.std(axis=0),
-        "count": int(X.shape[0]),
+        "count": count,
     }
     if covariance:
         out["cov"] = np.cov(X, rowvar=False, bias=True).reshape(X.shape[1], X.shape[1])
@@ -63,7 +78,7 @@ def input_moments(X, y=None, n_classes=None):
     >>> m["mean"].tolist(), [c["mean"].tolist() for c in m["classes"]]
     ([2.0], [[1.0], [4.0]])
     """
-    X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    X = np.asarray(X).reshape(len(X), -1)
     d = X.shape[1]
     out = _summary(X, d <= COVARIANCE_MAX_FEATURES)
     out["classes"] = None
@@ -79,7 +94,9 @@ def input_moments(X, y=None, n_classes=None):
             d <= COVARIANCE_MAX_FEATURES and n_classes * d * d <= _COVARIANCE_BUDGET
         )
         out["classes"] = [
-            _summary(X[y == k], per_class_cov) if np.any(y == k) else None
+            _summary(X, per_class_cov, np.flatnonzero(y == k))
+            if np.any(y == k)
+            else None
             for k in range(n_classes)
         ]
     return out
