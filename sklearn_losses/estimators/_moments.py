@@ -33,19 +33,23 @@ def _rows(X, index=None):
     n = X.shape[0] if index is None else len(index)
     step = -(-n // MAX_ROWS) if n > MAX_ROWS else 1
     rows = X[::step] if index is None else X[index[::step]]
-    return np.asarray(rows, dtype=np.float64)
+    return np.array(rows, dtype=np.float64)  # a copy, centred in place
 
 
 def _summary(X, covariance, index=None):
     count = int(X.shape[0] if index is None else len(index))
     X = _rows(X, index)
-    out = {
-        "mean": X.mean(axis=0),
-        "std": X.std(axis=0),
-        "count": count,
-    }
+    n = max(X.shape[0], 1)
+    mean = X.mean(axis=0)
+    X -= mean  # X is our own float64 copy
     if covariance:
-        out["cov"] = np.cov(X, rowvar=False, bias=True).reshape(X.shape[1], X.shape[1])
+        cov = (X.T @ X) / n  # one product gives the variances too
+        var = np.diag(cov).copy()
+    else:
+        var = np.einsum("ij,ij->j", X, X) / n
+    out = {"mean": mean, "std": np.sqrt(np.maximum(var, 0.0)), "count": count}
+    if covariance:
+        out["cov"] = cov
     return out
 
 
