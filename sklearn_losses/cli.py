@@ -37,6 +37,7 @@ examples:
   sklearn-losses compare data.csv --target tag_a tag_b tag_c  # multi-label
   sklearn-losses compare --task multilabel  # built-in generated multi-label data
   sklearn-losses compare data.csv --target churned --distill  # + a fast student
+  sklearn-losses compare data.csv --target churned --tune-threshold  # binary
   sklearn-losses compare data.parquet --target churned --backend dask
   sklearn-losses compare data.csv --target churned --backend dask \\
       --scheduler tcp://host:8786
@@ -194,6 +195,15 @@ def _build_parser():
         "HistGradientBoosting reference (DistilledClassifier, loss kd for two "
         "classes, pld for more; its teacher fitted inside each training fold) "
         "and show predict times",
+    )
+    cmp.add_argument(
+        "--tune-threshold",
+        action="store_true",
+        help="binary targets: tune every candidate's decision threshold "
+        "(references included) for the first metric (F1 when it scores "
+        "probabilities, e.g. average_precision) with TunedThresholdClassifierCV "
+        "on 3 stratified inner folds of each training fold, refitted on the "
+        "whole training fold",
     )
     cmp.add_argument(
         "--out",
@@ -412,7 +422,11 @@ def _compare(args):
         data_name=name,
         qid=qid,
         distill=args.distill,
+        tune_threshold=args.tune_threshold,
     )
+    threshold = table.attrs["metadata"]["threshold"]
+    if threshold is not None:
+        print(_threshold_line(threshold))
     print(format_table(table))
     lower = table.attrs["metadata"]["lower_is_better"]
     if lower:
@@ -440,6 +454,23 @@ def _compare(args):
         print(f"Wrote results.csv, results.json and results.png to {args.out}")
     print(f"\nTotal time: {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def _threshold_line(threshold):
+    """The header line of a threshold-tuned leaderboard: for which metric,
+    how, and why when it is not the first metric."""
+    from .compare import _report
+
+    metric = _report.display(threshold["scoring"])
+    line = (
+        f"Thresholds tuned for {metric} (TunedThresholdClassifierCV, "
+        f"{threshold['inner_folds']} stratified inner folds of each training "
+        "fold, refitted on the whole training fold; the test fold is not seen)"
+    )
+    if threshold["scoring"] != threshold["first_metric"]:
+        first = _report.display(threshold["first_metric"])
+        line += f"; the first metric, {first}, does not depend on the threshold"
+    return line + "."
 
 
 if __name__ == "__main__":  # pragma: no cover

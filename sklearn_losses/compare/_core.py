@@ -25,7 +25,11 @@ from ._tasks import (
     resolve_task,
 )
 
-__all__ = ["compare_losses", "run_comparison"]
+__all__ = ["THRESHOLD_CV", "compare_losses", "run_comparison"]
+
+#: Stratified inner folds of each training fold on which ``tune_threshold``
+#: tunes a candidate's decision threshold.
+THRESHOLD_CV = 3
 
 
 def compare_losses(
@@ -49,6 +53,7 @@ def compare_losses(
     data_name=None,
     qid=None,
     distill=False,
+    tune_threshold=False,
 ):
     """Cross-validate losses and two reference models on the same folds.
 
@@ -209,6 +214,23 @@ MultiLabelLossClassifier, default=None
         as a row of ``kind`` ``"student"``. Compare its ``predict_time`` with
         the ``HistGradientBoosting`` row's: the student exists to predict
         faster.
+    tune_threshold : bool, default=False
+        Binary targets (refused for the others): wrap every candidate, the
+        losses, the references and a student alike, in scikit-learn's
+        ``TunedThresholdClassifierCV`` fitted inside each training fold: the
+        whole pipeline (preprocessing included) is cross-validated on
+        :data:`THRESHOLD_CV` stratified inner folds of the training fold
+        (shuffled, seeded by ``random_state``), the decision threshold that
+        maximises the first metric over those inner folds is kept, and the
+        pipeline is refitted on the whole training fold (``refit=True``). The
+        test fold is never seen. Only metrics of labels (F1, balanced
+        accuracy, precision, ...) change; those of scores (PR-AUC, ROC-AUC,
+        log-loss) are computed from the same refitted model's scores as
+        without tuning. When the first metric scores probabilities (a
+        threshold does not change it), the threshold is tuned for F1 of the
+        positive class; the metadata's ``threshold`` entry says for which
+        metric it was tuned. ``fit_time`` then counts the inner fits too
+        (about ``THRESHOLD_CV + 1`` fits).
 
     Returns
     -------
@@ -279,6 +301,7 @@ MultiLabelLossClassifier, default=None
         data_name=data_name,
         qid=qid,
         distill=distill,
+        tune_threshold=tune_threshold,
     )
     if out is not None:
         _report.write_outputs(table, oof, y_prepared, out)
@@ -307,6 +330,7 @@ def run_comparison(
     out_name="out",
     qid=None,
     distill=False,
+    tune_threshold=False,
 ):
     """:func:`compare_losses` without writing ``out`` (it is checked, before any
     fit; errors call it ``out_name``): ``(table, out-of-fold predictions per
@@ -353,6 +377,15 @@ def run_comparison(
             f"distill applies to binary and multiclass targets (a student of the "
             f"gradient-boosting reference); this one is compared as {task.name}."
         )
+    if tune_threshold and not task.tunes_threshold:
+        raise ValueError(
+            "tune_threshold (--tune-threshold) applies to a binary target: "
+            "scikit-learn's TunedThresholdClassifierCV tunes the one decision "
+            f"threshold of a positive class; this target is compared as {task.name}."
+        )
+    tuning, threshold = (
+        _threshold_tuning(metrics, random_state) if tune_threshold else (None, None)
+    )
     labels = [label for label, _, _ in specs] + list(references) + list(students)
     duplicated = sorted({lab for lab in labels if labels.count(lab) > 1})
     if duplicated:
@@ -364,15 +397,20 @@ def run_comparison(
             check_combination(shared, combo, task.name)
         _check_ranking(metrics[0], label, combos)
         points = [
-            (combo, _pipeline(preprocessor, shared, combo, random_state, task.tail()))
+            (
+                combo,
+                _pipeline(
+                    preprocessor, shared, combo, random_state, task.tail(), tuning
+                ),
+            )
             for combo in combos
         ]
         candidates.append((label, "loss", points, keys))
     for label, model in references.items():
-        pipe = _pipeline(preprocessor, model, None, random_state, task.tail())
+        pipe = _pipeline(preprocessor, model, None, random_state, task.tail(), tuning)
         candidates.append((label, "reference", [({}, pipe)], []))
     for label, model in students.items():
-        pipe = _pipeline(preprocessor, model, {}, random_state, task.tail())
+        pipe = _pipeline(preprocessor, model, {}, random_state, task.tail(), tuning)
         candidates.append((label, "student", [({}, pipe)], []))
 
     if out is not None:
@@ -383,7 +421,7 @@ def run_comparison(
     for c, (_, kind, points, _) in enumerate(candidates):
         for p, (params, est) in enumerate(points):
             scorers = {m.name: (m.scorer_for(params), m.sign) for m in metrics}
-            device = est[1].device if kind != "reference" else None
+            device = _network(est).device if kind != "reference" else None
             jobs += [
                 ((c, p, f), clone(est), train, test, scorers, task.predictions, device)
                 for f, (train, test) in enumerate(splits)
@@ -423,6 +461,7 @@ def run_comparison(
         "lower_is_better": [m.name for m in metrics if m.lower_is_better],
         "grid": grid if grid is None or isinstance(grid, str) else _report.plain(grid),
         "distill": bool(distill),
+        "threshold": threshold,
         "n_candidates": len(candidates),
         "n_grid_points": n_points,
         "n_fits": len(jobs),
@@ -475,14 +514,65 @@ def _check_ranking(metric, label, combos):
         )
 
 
-def _pipeline(preprocessor, model, params, random_state, tail=()):
+def _pipeline(preprocessor, model, params, random_state, tail=(), tuning=None):
     """The preprocessing, ``model`` and the task's ``tail`` steps; a loss
     candidate (``params`` not ``None``) gets its parameters and
-    ``random_state``."""
+    ``random_state``. With ``tuning`` (the parameters of
+    ``TunedThresholdClassifierCV``, see :func:`_threshold_tuning`) the whole
+    pipeline is wrapped in it, so that the threshold is tuned on the training
+    rows the pipeline is fitted on."""
     from sklearn.pipeline import make_pipeline
 
     if model != "passthrough":
         model = clone(model)
     if params is not None:
         model.set_params(random_state=random_state, **params)
-    return make_pipeline(clone(preprocessor), model, *(clone(t) for t in tail))
+    pipe = make_pipeline(clone(preprocessor), model, *(clone(t) for t in tail))
+    if tuning is None:
+        return pipe
+    from sklearn.model_selection import TunedThresholdClassifierCV
+
+    return TunedThresholdClassifierCV(pipe, **tuning)
+
+
+def _network(estimator):
+    """The candidate's model step (the network) of a pipeline from
+    :func:`_pipeline`, threshold-tuned or not."""
+    return getattr(estimator, "estimator", estimator)[1]
+
+
+def _threshold_tuning(metrics, random_state):
+    """``(parameters of TunedThresholdClassifierCV, metadata)`` for
+    ``tune_threshold``: the threshold maximises the first metric when it
+    scores labels (a scikit-learn scorer of ``predict``), else F1 of the
+    positive class (a metric of scores or probabilities does not depend on
+    the threshold); :data:`THRESHOLD_CV` shuffled stratified inner folds
+    seeded by ``random_state``; refitted on the whole training fold.
+
+    Examples
+    --------
+    >>> from sklearn_losses.compare._core import _threshold_tuning
+    >>> from sklearn_losses.compare._tasks import get_task
+    >>> metrics = get_task("binary").metrics(["average_precision", "f1"])
+    >>> _threshold_tuning(metrics, 0)[1]["scoring"]
+    'f1'
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    first = metrics[0]
+    labels = getattr(first.scorer, "_response_method", None) == "predict"
+    scorer, name = (first.scorer, first.name) if labels else ("f1", "f1")
+    inner = StratifiedKFold(THRESHOLD_CV, shuffle=True, random_state=random_state)
+    tuning = {
+        "scoring": scorer,
+        "cv": inner,
+        "refit": True,
+        "random_state": random_state,
+    }
+    metadata = {
+        "scoring": name,
+        "first_metric": first.name,
+        "inner_folds": THRESHOLD_CV,
+        "refit": True,
+    }
+    return tuning, metadata

@@ -290,7 +290,9 @@ def plot(table, oof, y, path):
         "folds; grey: reference models; green: distilled students)"
     )
     name = Path(str(metadata["data"] or "data")).name
-    ax.set_title(f"{name}: {len(table)} candidates, {metadata['task']}")
+    tuned = metadata.get("threshold")
+    tuned = f", thresholds tuned for {display(tuned['scoring'])}" if tuned else ""
+    ax.set_title(f"{name}: {len(table)} candidates, {metadata['task']}{tuned}")
     if binary:
         _pr_curves(axes[1], table, oof, y, metadata["pos_label"])
     fig.savefig(path, dpi=110)

@@ -210,6 +210,8 @@ class Task:
     default_scoring = ()
     #: Whether the folds keep the class shares (``StratifiedKFold``).
     stratified = False
+    #: Whether ``tune_threshold`` applies (one decision threshold: binary).
+    tunes_threshold = False
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -459,6 +461,7 @@ class BinaryTask(_ClassificationTask):
 
     name = "binary"
     default_scoring = DEFAULT_SCORING
+    tunes_threshold = True
 
     def prepare_target(self, y, pos_label=None):
         _, classes, _ = class_target(y)
