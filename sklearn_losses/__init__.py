@@ -26,6 +26,7 @@ from .estimators import (
 )
 from .exceptions import DivergenceWarning, TrainingDivergedError
 from .losses import get_loss, list_losses
+from .preprocessing import RobustScaleSmoothClip
 from .sampling import (
     BatchPlan,
     ClassShareBatches,
@@ -57,6 +58,7 @@ __all__ = [
     "MultiLabelLossClassifier",
     "RandomBatches",
     "Reweighted",
+    "RobustScaleSmoothClip",
     "SharedVarianceGaussianNB",
     "StratifiedBatches",
     "TrainingDivergedError",
