@@ -416,8 +416,10 @@ class ImplicitFeedbackRecommender(BaseEstimator):
                         user_emb, item_emb, u_t, sampler.indices[pools], neg_t, rng
                     )
                     positions = pools[np.arange(size), pick]
-                    in_pool += np.bincount(pools.ravel(), minlength=n_examples)
-                    chosen += np.bincount(positions, minlength=n_examples)
+                    # O(batch) counts (a bincount of length n per batch would
+                    # cost O(n) per batch, O(n^2 / batch_size) per epoch)
+                    np.add.at(in_pool, pools.ravel(), 1)
+                    np.add.at(chosen, positions, 1)
                 else:
                     positions = sampler.sample_positions(batch_users, rng)
                 pos_t = torch.from_numpy(sampler.indices[positions])
