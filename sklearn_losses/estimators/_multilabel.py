@@ -3,8 +3,6 @@ multi-label loss."""
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -13,6 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import check_scoring
 
 from .._validation import Constraint, one_of
+from ..losses._base import setup_with
 from ..metrics._multilabel import multilabel_score
 from ..modules import MLP
 from ..sampling._batches import BatchPlan
@@ -394,11 +393,7 @@ class MultiLabelLossClassifier(ClassifierMixin, BaseLossEstimator):
 
 def _setup(loss, Y):
     """``loss.setup`` with the training labels when it takes them."""
-    params = inspect.signature(loss.setup).parameters
-    kwargs = {"n_samples": Y.shape[0], "n_classes": Y.shape[1]}
-    if "target" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        kwargs["target"] = Y
-    loss.setup(**kwargs)
+    setup_with(loss, n_samples=Y.shape[0], n_classes=Y.shape[1], target=Y)
 
 
 def _logits(outputs, n_labels):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import numpy as np
@@ -13,6 +12,7 @@ from sklearn.metrics import check_scoring, r2_score
 from sklearn.utils.validation import validate_data
 
 from .._validation import Constraint, boolean, one_of
+from ..losses._base import setup_with
 from ..modules import MLP, ConvAutoencoder
 from ._base import BaseLossEstimator
 from ._docs import fill_doc
@@ -332,11 +332,8 @@ or instance, default=None
             if len(per_row)
             else 0.0
         )
-        params = inspect.signature(loss.setup).parameters
-        kwargs = {"n_samples": len(y), "n_classes": n_classes}
-        if "target" in params:  # a loss with statistics of the targets (bce)
-            kwargs["target"] = arrays["y"]
-        loss.setup(**kwargs)
+        # a loss with statistics of the targets (bce) takes them
+        setup_with(loss, n_samples=len(y), n_classes=n_classes, target=arrays["y"])
 
     def _fit_standardization(self, flat):
         """``target_mean_`` and ``target_scale_`` from the flattened targets."""

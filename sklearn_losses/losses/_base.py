@@ -10,7 +10,14 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-__all__ = ["BaseLoss", "BatchLoss", "weighted_reduce", "trusted_targets", "TASKS"]
+__all__ = [
+    "BaseLoss",
+    "BatchLoss",
+    "weighted_reduce",
+    "trusted_targets",
+    "setup_with",
+    "TASKS",
+]
 
 _TRUSTED_TARGETS = contextvars.ContextVar("trusted_targets", default=False)
 
@@ -51,6 +58,24 @@ TASKS = (
 )
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+
+def setup_with(loss, **kwargs):
+    """Call ``loss.setup`` with the keyword arguments its signature takes.
+
+    Estimators offer what they know of the training data (``n_samples``,
+    ``n_classes``, the encoded ``target``...); a loss's ``setup`` declares
+    what it uses, and one with ``**kwargs`` gets everything.
+
+    Examples
+    --------
+    >>> from sklearn_losses.losses import CrossEntropyLoss
+    >>> setup_with(CrossEntropyLoss(), n_samples=4, n_classes=2, target=None)
+    """
+    params = inspect.signature(loss.setup).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        kwargs = {k: v for k, v in kwargs.items() if k in params}
+    loss.setup(**kwargs)
 
 
 def weighted_reduce(terms, sample_weight=None, reduction="mean"):

@@ -28,7 +28,7 @@ import keyword
 from torch import nn
 
 from .._validation import check_real
-from ._base import BaseLoss
+from ._base import BaseLoss, setup_with
 from ._registry import get_loss, get_loss_class
 
 __all__ = ["LossSum", "LossTerm", "loss_sum_class"]
@@ -354,11 +354,7 @@ class LossSum(BaseLoss):
     def setup(self, **kwargs):
         """Call each part's ``setup`` with the arguments it takes."""
         for part in self.parts.values():
-            params = inspect.signature(part.setup).parameters
-            if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-                part.setup(**kwargs)
-            else:
-                part.setup(**{k: v for k, v in kwargs.items() if k in params})
+            setup_with(part, **kwargs)
 
     def check_context(self, context):
         """Each part checks the extra inputs it requires."""
