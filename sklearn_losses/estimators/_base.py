@@ -127,6 +127,9 @@ class BaseLossEstimator(BaseEstimator):
     - ``_n_outputs(loss, task)``: the network's outputs per sample;
     - ``_n_classes()``: the number of classes of a class target, else None
       (class-based batch plans and the stratified split need classes);
+    - ``_fit_inputs(X, y, sample_weight, fit_params)``: per-sample inputs
+      the estimator computes itself (a teacher's logits), added to
+      ``fit_params`` (default: none);
     - ``_sample_weight(X, y, sample_weight)``: the training weights;
     - ``_valid_score_fn(valid, loss)``: the per-epoch validation score;
     - ``_setup_loss(loss, arrays, n_classes)``: size the loss's state from the
@@ -309,6 +312,7 @@ class BaseLossEstimator(BaseEstimator):
         X = _as_float32(X)
         y_train, task = self._encode_target(y, warm)
         loss = self._build_loss(task)
+        fit_params = self._fit_inputs(X, y, sample_weight, fit_params)
         sample_weight, fit_params = self._apply_reweighter(
             X, y, sample_weight, fit_params, loss
         )
@@ -336,6 +340,11 @@ class BaseLossEstimator(BaseEstimator):
     # -- hooks (see the class docstring) ----------------------------------------
     def _check_target(self, y):
         """Checks of ``y`` before scikit-learn's validation (default: none)."""
+
+    def _fit_inputs(self, X, y, sample_weight, fit_params):
+        """Per-sample inputs the estimator adds to ``fit_params`` (default:
+        none)."""
+        return fit_params
 
     def _target_validation(self):
         """Keyword arguments of ``validate_data`` for the target."""

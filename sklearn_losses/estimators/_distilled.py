@@ -409,9 +409,9 @@ BatchPlan, default="auto"
             )
         return super()._build_loss("distillation")
 
-    def _apply_reweighter(self, X, y, sample_weight, fit_params, loss):
-        """The fit inputs: the teacher's logits of the training rows (fitting an
-        unfitted teacher first), then the reweighter's (if any)."""
+    def _fit_inputs(self, X, y, sample_weight, fit_params):
+        """The teacher's logits of the training rows (fitting an unfitted
+        teacher first)."""
         raw = self.__dict__.get("_fit_X", X)
         self.teacher_ = self._fitted_teacher(raw, y, sample_weight)
         if self.teacher_cv is None:
@@ -420,8 +420,7 @@ BatchPlan, default="auto"
             )
         else:
             logits = self._out_of_fold_logits(raw, y, sample_weight)
-        fit_params = {**fit_params, "teacher_logits": logits}
-        return super()._apply_reweighter(X, y, sample_weight, fit_params, loss)
+        return {**fit_params, "teacher_logits": logits}
 
     def _out_of_fold_logits(self, X, y, sample_weight):
         """Each training row's logits from a teacher fitted without its fold."""
