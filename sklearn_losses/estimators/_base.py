@@ -21,6 +21,7 @@ import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
@@ -40,7 +41,8 @@ from .._validation import (
 from ..exceptions import DivergenceWarning, TrainingDivergedError
 from ..losses import check_loss_task, get_loss, get_loss_class
 from ..losses._registry import _check_params
-from ..modules import ACTIVATIONS, MLP
+from ..modules import ACTIVATIONS, MLP, TabularMLP
+from ..preprocessing import RobustScaleSmoothClip
 from ..sampling._batches import (
     BatchPlan,
     ClassShareBatches,
@@ -51,10 +53,10 @@ from ..sampling._dataset_equity import check_user_weights
 from ..sampling._dynamic import STRATEGIES, LossReweighting, check_reweightable
 from ..sampling._reweighted import apply_reweighter
 from ._callbacks import EpochProgressBar
-from ._engine import ENGINE_CONTEXT, TensorNet
+from ._engine import ENGINE_CONTEXT, TensorNet, n_members
 from ._moments import input_moments
 
-__all__ = ["BaseLossEstimator", "OPTIMIZERS"]
+__all__ = ["BaseLossEstimator", "OPTIMIZERS", "MODULES", "INPUT_SCALINGS"]
 
 #: Optimizer names accepted by ``optimizer=``.
 OPTIMIZERS = {
@@ -64,6 +66,13 @@ OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
     "adagrad": torch.optim.Adagrad,
 }
+
+#: Networks ``module=`` accepts by name: the plain MLP and the tabular
+#: network (periodic embeddings, BatchEnsemble members).
+MODULES = {"mlp": MLP, "tabular": TabularMLP}
+
+#: Scalings of the network's input ``input_scaling=`` accepts (None: none).
+INPUT_SCALINGS = {"standard": StandardScaler, "robust": RobustScaleSmoothClip}
 
 #: Named batch plans of every estimator (classifiers add class-based ones).
 BATCH_SAMPLERS = ("auto", "random")
@@ -195,6 +204,10 @@ class BaseLossEstimator(BaseEstimator):
             _constraint_of_callbacks,
             "None or a list of skorch callbacks or (name, callback) pairs",
         ),
+        "input_scaling": Constraint(
+            lambda v: v is None or (isinstance(v, str) and v in INPUT_SCALINGS),
+            f"None or one of {sorted(INPUT_SCALINGS)}",
+        ),
         "validation_scoring": Constraint(
             _constraint_of_scoring,
             "None, a scikit-learn scorer name (see "
@@ -204,6 +217,12 @@ class BaseLossEstimator(BaseEstimator):
     }
 
     _task = None  # set per fit: "binary", "multiclass", "regression", ...
+
+    #: The network of ``module=None`` (a key of :data:`MODULES`).
+    default_module = "mlp"
+
+    #: ``input_scaling`` of estimators that do not take the parameter.
+    input_scaling = None
 
     def __init__(self, **kwargs):  # pragma: no cover - subclasses define __init__
         self._set_prefixed(kwargs)
@@ -317,6 +336,7 @@ class BaseLossEstimator(BaseEstimator):
             X, y, sample_weight, fit_params, loss
         )
         weight = self._sample_weight(X, y, sample_weight)
+        X = self._scale_inputs(X, refit=not warm)
         self._task = task
         n = X.shape[0]
         arrays = {"X": X, "y": y_train, "sample_weight": weight}
@@ -393,11 +413,23 @@ class BaseLossEstimator(BaseEstimator):
         """Let the loss size its state from the training data (``loss.setup``)."""
         loss.setup(n_samples=arrays["X"].shape[0], n_classes=n_classes)
 
+    def _scale_inputs(self, X, refit):
+        """``X`` as the network sees it: scaled by ``input_scaling`` (fitted on
+        the rows of this fit, or kept from the first fit under warm start)."""
+        if refit:
+            spec = self.input_scaling
+            self.input_scaler_ = None if spec is None else INPUT_SCALINGS[spec]()
+            if self.input_scaler_ is not None:
+                self.input_scaler_.fit(X)
+        scaler = getattr(self, "input_scaler_", None)
+        return X if scaler is None else _as_float32(scaler.transform(X))
+
     # -- outputs ----------------------------------------------------------------
     def _outputs(self, X):
         """The network's outputs (float64, shape ``(n, ...)``) for new ``X``."""
         check_is_fitted(self, "net_")
-        return self._forward_numpy(_as_float32(self._validate_X(X)))
+        X = self._scale_inputs(_as_float32(self._validate_X(X)), refit=False)
+        return self._forward_numpy(X)
 
     # -- building blocks ----------------------------------------------------
     def _build_loss(self, task):
@@ -464,9 +496,14 @@ class BaseLossEstimator(BaseEstimator):
 
     def _build_module(self, n_features, n_outputs):
         params = self._prefixed_params("module")
-        module = self.module
-        if module is None:
-            return MLP(
+        module = self.default_module if self.module is None else self.module
+        if isinstance(module, str):
+            if module not in MODULES:
+                raise ValueError(
+                    f"module must be one of {sorted(MODULES)}, a torch.nn.Module "
+                    f"subclass, a factory or an instance; got {module!r}."
+                )
+            return MODULES[module](
                 n_features,
                 n_outputs,
                 hidden_layer_sizes=tuple(self.hidden_layer_sizes),
@@ -483,7 +520,8 @@ class BaseLossEstimator(BaseEstimator):
             return copy.deepcopy(module)
         if not callable(module):
             raise ValueError(
-                "module must be None (the default MLP), a torch.nn.Module subclass, "
+                "module must be None (the default network), one of "
+                f"{sorted(MODULES)}, a torch.nn.Module subclass, "
                 f"a factory returning one, or a module instance; got {module!r}."
             )
         try:
@@ -902,9 +940,17 @@ class _OutputCheck:
     def __call__(self, module, args, out):
         self.remove()
         n, k = args[0].shape[0], self.n_outputs
+        members = n_members(module)
         if isinstance(k, tuple):
             shapes = [(n, *k)]
             want = f"outputs of shape {(n, *k)} (one {k} array per sample)"
+        elif members > 1:
+            m = members
+            shapes = [(n, m, k), (n, m)] if k == 1 else [(n, m, k)]
+            want = (
+                f"{k} output(s) per sample and member in training, shape "
+                f"(n_samples, {m}, {k}) for its n_members={m}"
+            )
         else:
             shapes = [(n, k), (n,)] if k == 1 else [(n, k)]
             want = f"{k} output(s) per sample here, shape (n_samples, {k})"

@@ -24,7 +24,7 @@ from ..exceptions import TrainingDivergedError
 from ..losses import trusted_targets, weighted_reduce
 from ..sampling._batches import RandomBatches, epoch_indices, group_chunks
 
-__all__ = ["TensorNet", "PREDICT_CHUNK", "ENGINE_CONTEXT", "takes_groups"]
+__all__ = ["TensorNet", "PREDICT_CHUNK", "ENGINE_CONTEXT", "n_members", "takes_groups"]
 
 #: Inputs the engine itself can hand to a loss that declares them in
 #: ``requires``: the batch's features, the network, and the epoch (from 1).
@@ -77,6 +77,7 @@ class TensorNet(NeuralNet):
         self._plan_inputs = (X["y"].cpu(), None if groups is None else groups.cpu())
         requires = getattr(self.criterion_, "requires", ())
         self._module_groups = takes_groups(self.module_)
+        self._members = n_members(self.module_)
         self._loss_groups = "groups" in requires
         self._batch_keys = tuple(
             k for k in X if k != "groups" or self._loss_groups or self._module_groups
@@ -125,7 +126,7 @@ class TensorNet(NeuralNet):
     def _train_epoch(self, data, generator, batch_cbs):
         """One epoch: the plan's batches, gathered once, cut into slices. Returns
         the mean batch loss weighted by the batch sizes."""
-        module, criterion, optimizer = self.module_, self.criterion_, self.optimizer_
+        module, optimizer = self.module_, self.optimizer_
         self._set_training(True)
         order, sizes = epoch_indices(
             self._plan, *self._plan_inputs, self._batch_rows(), generator
@@ -150,10 +151,17 @@ class TensorNet(NeuralNet):
                 self.notify("on_batch_begin", batch=(xb, yb), training=True)
             optimizer.zero_grad(set_to_none=True)
             y_pred = module(xb) if gb is None else module(xb, groups=gb)
-            if self._reweighting is None:
-                loss = criterion(y_pred, yb, sample_weight=wb, **context)
-            else:
-                loss = self._reweighted_loss(y_pred, yb, wb, context)
+            if self._reweighting is not None:
+                self._step += 1
+            if self._members == 1:
+                loss = self._batch_loss(y_pred, yb, wb, context)
+            else:  # an ensemble's output (B, k, ...): the mean of its members' losses
+                loss = torch.stack(
+                    [
+                        self._batch_loss(y_pred[:, m], yb, wb, context)
+                        for m in range(self._members)
+                    ]
+                ).mean()
             loss.backward()
             if batch_cbs:
                 self.notify(
@@ -177,11 +185,16 @@ class TensorNet(NeuralNet):
         weights = torch.tensor(sizes, dtype=torch.float32, device=y.device)
         return float((torch.stack(losses).float() * weights).sum() / stop)
 
+    def _batch_loss(self, y_pred, yb, wb, context):
+        """The loss of one batch's outputs (of one ensemble member)."""
+        if self._reweighting is None:
+            return self.criterion_(y_pred, yb, sample_weight=wb, **context)
+        return self._reweighted_loss(y_pred, yb, wb, context)
+
     def _reweighted_loss(self, y_pred, yb, wb, context):
         """Loss of the batch with dynamic per-sample multipliers (after warm-up)."""
         criterion = self.criterion_
         terms = criterion.loss_terms(y_pred, yb, **context)
-        self._step += 1
         if self._step > self._warmup:
             m = self._reweighting.multipliers(terms, wb)
             wb = m if wb is None else wb * m
@@ -263,6 +276,15 @@ class TensorNet(NeuralNet):
             outs = [module(X[idx]) for idx in chunks]
         out = torch.cat(outs)
         return out[torch.argsort(torch.cat(chunks))]
+
+
+def n_members(module):
+    """The number of ensemble members of ``module``: a module that trains
+    ``k > 1`` members in one pass declares ``n_members = k`` and returns
+    outputs of shape ``(n, k, ...)`` in training mode (the engine applies the
+    loss to each member's ``[:, m]`` and averages) and the members' mean in
+    evaluation mode."""
+    return int(getattr(module, "n_members", 1) or 1)
 
 
 def takes_groups(module):

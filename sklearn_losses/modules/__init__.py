@@ -8,6 +8,8 @@ score a row in the context of its group (they declare ``takes_groups = True``
 and the training engine calls them with ``groups=``): :class:`ReadProcessWrite`
 (a set encoder), :class:`GroupwiseScorer` (GroupRank's scorer of random groups)
 and :class:`TSPRankModule` (bilinear pair scores decoded as a best path).
+:class:`TabularMLP` is the network for tables (periodic embeddings of the
+numeric features, an ensemble of MLPs trained in one pass).
 :class:`ConvAutoencoder` (a tiny U-Net) maps images to images of the same size.
 """
 
@@ -25,6 +27,7 @@ from .diffsort import (
 from .dual_head import AUX_HEADS, DualHeadMLP
 from .mlp import ACTIVATIONS, MLP, EmbeddingNet
 from .set_encoder import GroupwiseScorer, ReadProcessWrite, Set2Set
+from .tabular import EMBEDDINGS, LinearBatchEnsemble, PeriodicEmbeddings, TabularMLP
 from .tsprank import (
     TSPRankModule,
     best_open_path,
@@ -35,6 +38,10 @@ from .tsprank import (
 
 __all__ = [
     "ACTIVATIONS",
+    "EMBEDDINGS",
+    "LinearBatchEnsemble",
+    "PeriodicEmbeddings",
+    "TabularMLP",
     "AUX_HEADS",
     "ConvAutoencoder",
     "DualHeadMLP",

@@ -100,6 +100,7 @@ class EmbeddingNet(nn.Module):
         self.module = module
         self.normalize = normalize
         self.n_outputs = getattr(module, "n_outputs", None)
+        self.n_members = getattr(module, "n_members", 1)
 
     def forward(self, X):
         out = self.module(X)
