@@ -3,9 +3,10 @@
 What it measures
 ----------------
 In a single process with ``torch.set_num_threads(1)``, the same two-hidden-layer
-(64, 64) ReLU MLP is trained for 10 epochs with Adam (lr=1e-3) on 20,000 rows x
-30 standardized float32 features, by an estimator and by a hand-written PyTorch
-loop doing the same work, for three tasks:
+(64, 64) ReLU MLP (in the ensemble task, the same BatchEnsemble of such MLPs)
+is trained for 10 epochs with Adam (lr=1e-3) on 20,000 rows x 30 standardized
+float32 features, by an estimator and by a hand-written PyTorch loop doing the
+same work, for these tasks:
 
 classification
     ``make_classification`` (10 informative features; 2 classes with weights
@@ -61,6 +62,27 @@ ranking
         given with ``--ranking-losses`` (default ``ranknet``, the same loss as
         (a), and ``listnet``, ``lambda``).
 
+ensemble (only with ``--tasks ensemble``; not run by default)
+    The binary data of the classification task and the BatchEnsemble network
+    of ``sklearn_losses.modules.TabularMLP`` (no embeddings, hidden layers
+    (64, 64), one logit per member) with ``k`` members, ``k`` in ``--members``
+    (default 1, 4, 8, 16), at the batch sizes of classification:
+
+    (a) the hand-written loop of classification training
+        ``TabularMLP(30, 1, hidden_layer_sizes=(64, 64), n_ensemble=k,
+        embedding=None)``, whose output in training mode is ``(B, k)``, with
+        one ``binary_cross_entropy_with_logits`` of the whole output against
+        the labels repeated for every member (the mean of the members'
+        losses);
+    (b) ``LossClassifier(module="tabular", module__n_ensemble=k,
+        module__embedding=None, input_scaling=None)``, one row per loss given
+        with ``--losses``, whose engine applies the loss to each member's
+        slice ``[:, m]`` in a Python loop and averages the ``k`` losses.
+
+    A second table gives the cost per member: the median divided by ``k``, and
+    in parentheses the median over the median with ``k = 1`` at the same batch
+    size.
+
 numpy's BLAS and OpenMP pools are also limited to one thread (threadpoolctl)
 so that every variant runs on a single core. Only the ``fit`` call is timed
 (``time.perf_counter``, or the process's CPU time with ``--clock cpu`` on a
@@ -70,13 +92,16 @@ plus the training loop. Each measurement is repeated ``--repeats`` times,
 interleaving the variants and settings of all tasks round-robin so that slow
 drift of the machine affects all of them alike, and the median is reported.
 The output is one markdown table per task (one column per setting) whose cells
-read ``median seconds (ratio to (a))``.
+read ``median seconds (ratio to (a))``; ``--out`` also writes it, with the
+command and the versions, to a markdown file.
 
 Target
 ------
 (b) should cost at most 1.15x the time of (a) at batch size 128 and at most
 1.05x at batch size 1024, with 2 and with 10 classes and in regression, and at
-most 1.15x with whole-group batches and in ranking (RankNet).
+most 1.15x with whole-group batches and in ranking (RankNet). The ensemble task
+has no target of its own: it shows how the cost of (a) and (b) grows with the
+number of members.
 
 How to run
 ----------
@@ -89,12 +114,18 @@ How to run
     python benchmarks/bench_fit_overhead.py --variants a b   # without (c) and (d)
     python benchmarks/bench_fit_overhead.py --tasks regression groups
     python benchmarks/bench_fit_overhead.py --clock cpu      # on a shared machine
+    python benchmarks/bench_fit_overhead.py --tasks ensemble --members 1 8 \
+        --out results.md                                     # also write the tables
 """
 
 import argparse
+import datetime
 import json
+import os
 import platform
+import shlex
 import statistics
+import sys
 import time
 import warnings
 
@@ -112,6 +143,7 @@ from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
 from sklearn_losses import GroupBatches, LossClassifier, LossRanker, LossRegressor
+from sklearn_losses.modules import TabularMLP
 
 N_FEATURES = 30
 HIDDEN = 64
@@ -126,13 +158,16 @@ clock = time.perf_counter
 
 #: Tasks (``--tasks``) and their table titles. A setting is ``(kind,
 #: batch_size)``: the kind of a classification setting is its number of
-#: classes, else the task's name.
+#: classes, of an ensemble setting ``("ensemble", k)``, else the task's name.
 TASKS = {
     "classification": "Classification",
     "regression": "Regression",
     "groups": "Whole-group batches",
     "ranking": "Ranking (whole queries, RankNet)",
+    "ensemble": "Ensemble (BatchEnsemble TabularMLP, k members, 2 classes)",
 }
+#: Tasks run when ``--tasks`` is not given (the ensemble task only on request).
+DEFAULT_TASKS = ["classification", "regression", "groups", "ranking"]
 
 #: Row labels per task; (b) gets one row per loss (``b:<loss>``) except in
 #: regression, where it is ``b:mse``.
@@ -156,6 +191,10 @@ VARIANTS = {
     "ranking": {
         "a": "(a) hand-written PyTorch RankNet loop over whole queries",
         "b": "(b) sklearn_losses.LossRanker",
+    },
+    "ensemble": {
+        "a": "(a) hand-written PyTorch loop, one BCE over the (B, k) output",
+        "b": "(b) sklearn_losses.LossClassifier, module='tabular'",
     },
 }
 
@@ -435,6 +474,53 @@ def fit_torch_ranknet_loop(X, y, qid, batch_size, epochs):
     return clock() - start
 
 
+def fit_torch_ensemble_loop(X, y, k, batch_size, epochs):
+    """Variant (a) of the ensemble: the loop of :func:`fit_torch_loop` training
+    ``TabularMLP(30, 1, hidden_layer_sizes=(64, 64), n_ensemble=k,
+    embedding=None)``.
+
+    The training output is viewed as ``(B, k)`` (with ``k = 1`` the module
+    returns ``(B,)``) and the loss is one ``binary_cross_entropy_with_logits``
+    of it against the labels expanded to every member, which equals the mean
+    of the members' losses.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), dtype float32
+    y : ndarray of shape (n_samples,), labels 0 / 1
+    k : int
+        Members of the ensemble.
+    batch_size : int
+    epochs : int
+
+    Returns
+    -------
+    seconds : float
+    """
+    start = clock()
+    torch.manual_seed(0)
+    model = TabularMLP(
+        N_FEATURES, 1, hidden_layer_sizes=(HIDDEN, HIDDEN), n_ensemble=k, embedding=None
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    Xt = torch.from_numpy(X)
+    yt = torch.from_numpy(y.astype(np.float32))
+    n = Xt.shape[0]
+    model.train()
+    for _ in range(epochs):
+        perm = torch.randperm(n)
+        Xp = Xt.index_select(0, perm)
+        yp = yt.index_select(0, perm)
+        for i in range(0, n, batch_size):
+            xb = Xp[i : i + batch_size]
+            yb = yp[i : i + batch_size]
+            out = model(xb).view(xb.shape[0], -1)
+            target = yb[:, None].expand_as(out).float()
+            loss = F.binary_cross_entropy_with_logits(out, target)
+            _train_step(model, optimizer, loss)
+    return clock() - start
+
+
 # -- (b) sklearn_losses ------------------------------------------------------------
 def _fit_timed(estimator, *args, **kwargs):
     start = clock()
@@ -502,6 +588,25 @@ def fit_loss_ranker(X, y, qid, batch_size, epochs, loss="ranknet"):
     """
     ranker = LossRanker(loss=loss, **_network_params(batch_size, epochs))
     return _fit_timed(ranker, X, y.astype(np.float32), qid=qid)
+
+
+def fit_ensemble_classifier(X, y, k, batch_size, epochs, loss="cross_entropy"):
+    """Variant (b) of the ensemble: ``LossClassifier(module="tabular")`` with
+    ``k`` members, no embeddings and no input scaling.
+
+    Returns
+    -------
+    seconds : float
+    """
+    clf = LossClassifier(
+        loss=loss,
+        module="tabular",
+        module__n_ensemble=k,
+        module__embedding=None,
+        input_scaling=None,
+        **_network_params(batch_size, epochs),
+    )
+    return _fit_timed(clf, X, y)
 
 
 # -- (c) skorch and (d) scikit-learn ------------------------------------------------
@@ -607,14 +712,18 @@ FIT_FUNCS = {
     },
     "groups": {"a": fit_torch_group_loop, "b": fit_group_classifier},
     "ranking": {"a": fit_torch_ranknet_loop, "b": fit_loss_ranker},
+    "ensemble": {"a": fit_torch_ensemble_loop, "b": fit_ensemble_classifier},
 }
 
 
 # -- the harness --------------------------------------------------------------------
 def task_of(setting):
-    """``"classification"`` for a number of classes, else the task's name."""
+    """``"classification"`` for a number of classes, ``"ensemble"`` for
+    ``("ensemble", k)``, else the task's name."""
     kind = setting[0]
-    return "classification" if isinstance(kind, int) else kind
+    if isinstance(kind, int):
+        return "classification"
+    return kind[0] if isinstance(kind, tuple) else kind
 
 
 def variant_rows(variants, losses, task="classification", ranking_losses=("ranknet",)):
@@ -653,9 +762,10 @@ def run_benchmark(data, settings, rows, epochs, repeats):
     Parameters
     ----------
     data : dict
-        ``data[kind]`` is the training data (a tuple of arrays) of the
-        settings ``(kind, batch_size)``: ``kind`` is a number of classes,
-        ``"regression"`` or ``"groups"``.
+        ``data[kind]`` is the training data (a tuple of arrays; for the
+        ensemble, ``(X, y, k)``) of the settings ``(kind, batch_size)``:
+        ``kind`` is a number of classes, ``"regression"``, ``"groups"``,
+        ``"ranking"`` or ``("ensemble", k)``.
     settings : list of tuple
         ``(kind, batch_size)``.
     rows : dict
@@ -712,6 +822,15 @@ def summarize(times):
     return summary
 
 
+def setting_key(setting):
+    """The key of a setting in the JSON output: ``"<kind>x<batch_size>"``, the
+    kind of an ensemble setting written ``ensemble_k<k>``."""
+    kind, batch_size = setting
+    if isinstance(kind, tuple):
+        kind = f"{kind[0]}_k{kind[1]}"
+    return f"{kind}x{batch_size}"
+
+
 def column_label(setting):
     """The table header of a setting."""
     kind, batch_size = setting
@@ -719,6 +838,8 @@ def column_label(setting):
         return f"regression, batch {batch_size}"
     if kind in ("groups", "ranking"):
         return f"whole queries, batch {batch_size} rows"
+    if task_of(setting) == "ensemble":
+        return f"k={kind[1]}, batch {batch_size}"
     return f"{kind} classes, batch {batch_size}"
 
 
@@ -741,6 +862,29 @@ def format_table(summary, rows, settings=None):
     return "\n".join(lines)
 
 
+def format_member_table(summary, rows, settings):
+    """Render the cost per member of ensemble settings as a markdown table:
+    cells ``median / k`` in seconds and, in parentheses, the median over the
+    median with ``k = 1`` at the same batch size (``-`` without a ``k = 1``
+    setting)."""
+    header = "| variant | " + " | ".join(column_label(s) for s in settings)
+    lines = [header + " |", "|---|" + "---:|" * len(settings)]
+    for row, label in rows.items():
+        cells = []
+        for setting in settings:
+            (_, k), batch_size = setting
+            median = summary[row][setting]["median"]
+            one = summary[row].get((("ensemble", 1), batch_size), {}).get("median")
+            if median is None:
+                cells.append("not available")
+            elif one is None:
+                cells.append(f"{median / k:.3f} s (-)")
+            else:
+                cells.append(f"{median / k:.3f} s ({median / one:.2f}x)")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def parse_args(argv=None):
     """Parse command-line arguments."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -757,15 +901,23 @@ def parse_args(argv=None):
         "--tasks",
         nargs="+",
         choices=list(TASKS),
-        default=list(TASKS),
-        help="tasks to run, each with its own table",
+        default=DEFAULT_TASKS,
+        help="tasks to run, each with its own table (default: all but ensemble)",
     )
     parser.add_argument(
         "--batch-sizes",
         type=int,
         nargs="+",
         default=[128, 1024],
-        help="batch sizes of classification and regression",
+        help="batch sizes of classification, regression and ensemble",
+    )
+    parser.add_argument(
+        "--members",
+        type=int,
+        nargs="+",
+        default=[1, 4, 8, 16],
+        help="ensemble members k of the ensemble task (include 1 for the ratios "
+        "per member)",
     )
     parser.add_argument(
         "--group-batch-sizes",
@@ -808,11 +960,16 @@ def parse_args(argv=None):
         help="smoke test: n_samples=4000, epochs=2, repeats=1",
     )
     parser.add_argument("--json", default=None, help="write results to this path")
+    parser.add_argument(
+        "--out", default=None, help="also write the tables to this markdown file"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.n_samples, args.epochs, args.repeats = 4000, 2, 1
     if min(args.classes) < 2:
         parser.error("--classes must be >= 2")
+    if min(args.members) < 1:
+        parser.error("--members must be >= 1")
     if min(args.group_batch_sizes) < QUERY_ROWS[1]:
         parser.error(f"--group-batch-sizes must be >= {QUERY_ROWS[1]} (a query)")
     if "a" not in args.variants:
@@ -850,6 +1007,13 @@ def _plan(args):
     if "ranking" in args.tasks:
         data["ranking"] = groups
         settings += [("ranking", bs) for bs in args.group_batch_sizes]
+    if "ensemble" in args.tasks:
+        X, y = data[2] if 2 in data else make_data(args.n_samples, 2)
+        for k in args.members:
+            data[("ensemble", k)] = (X, y, k)
+        settings += [
+            (("ensemble", k), bs) for bs in args.batch_sizes for k in args.members
+        ]
     rows = {
         task: variant_rows(args.variants, args.losses, task, args.ranking_losses)
         for task in TASKS
@@ -863,8 +1027,9 @@ def _run(args):
     # Warm up torch kernels, the allocator and the imports of every row.
     for kind, arrays in data.items():
         task = task_of((kind, None))
+        head = [a[:512] if isinstance(a, np.ndarray) else a for a in arrays]
         for row in rows[task]:
-            _call(row, [a[:512] for a in arrays], 128, 1, task)
+            _call(row, head, 128, 1, task)
 
     info = {
         "python": platform.python_version(),
@@ -887,40 +1052,75 @@ def _run(args):
         "group_batch_sizes": args.group_batch_sizes,
         "classes": args.classes,
         "losses": args.losses,
+        "members": args.members,
     }
-    print(
+    notes = [
         f"torch {info['torch']} ({info['cpu_capability']}), skorch "
         f"{info['skorch']}, sklearn {info['sklearn']}, python {info['python']}, "
         f"torch threads {info['torch_num_threads']}, "
-        f"BLAS/OpenMP threads {sorted(set(info['blas_threads'].values()))}"
-    )
-    print(
+        f"BLAS/OpenMP threads {sorted(set(info['blas_threads'].values()))}",
         f"{args.n_samples} rows x {N_FEATURES} features, {args.epochs} epochs, "
-        f"median of {args.repeats} repeat(s), {args.clock} time"
-    )
+        f"median of {args.repeats} repeat(s), {args.clock} time",
+    ]
     if "groups" in data or "ranking" in data:
         qid = data.get("groups", data.get("ranking"))[2]
         info["group_rows"] = int(qid.shape[0])
         info["group_queries"] = int(qid[-1]) + 1
-        print(
+        notes.append(
             f"whole groups: {info['group_rows']} rows in {info['group_queries']} "
             f"queries of {QUERY_ROWS[0]} to {QUERY_ROWS[1]} rows"
         )
-    print()
+    print("\n".join(notes) + "\n")
 
+    started = datetime.datetime.now(datetime.timezone.utc)
+    load_before = os.getloadavg()
     times = run_benchmark(data, settings, rows, args.epochs, args.repeats)
+    finished = datetime.datetime.now(datetime.timezone.utc)
+    notes.append(
+        f"{started:%Y-%m-%d %H:%M}-{finished:%H:%M} UTC, load average (1 min) "
+        f"{load_before[0]:.2f} before and {os.getloadavg()[0]:.2f} after, "
+        f"{os.cpu_count()} CPUs"
+    )
     summary = summarize(times)
+    sections = []
     for task in TASKS:
         task_settings = [s for s in settings if task_of(s) == task]
-        if task_settings:
-            print(f"{TASKS[task]}:\n")
-            print(format_table(summary, rows[task], task_settings))
-            print()
+        if not task_settings:
+            continue
+        text = f"{TASKS[task]}:\n\n" + format_table(summary, rows[task], task_settings)
+        if task == "ensemble":
+            text += (
+                "\n\nSeconds per member (median / k; in parentheses the median "
+                "over the median with k=1 at the same batch size):\n\n"
+                + format_member_table(summary, rows[task], task_settings)
+            )
+        sections.append(text)
+        print(text + "\n")
+
+    if args.out:
+        command = shlex.join(
+            ["python", "benchmarks/bench_fit_overhead.py", *sys.argv[1:]]
+        )
+        lines = [
+            "# Fit overhead against a hand-written PyTorch loop",
+            "",
+            f"Generated by `{command}`.",
+            "",
+            *[f"- {note}" for note in notes],
+            "- Cells: median seconds (ratio to (a)).",
+            "",
+        ]
+        for text in sections:
+            title, _, body = text.partition(":\n\n")
+            lines += [f"## {title}", "", body, ""]
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines))
+        print(f"tables written to {args.out}")
 
     if args.json:
 
         def keyed(per_setting):
-            return {f"{k}x{bs}": v for (k, bs), v in per_setting.items()}
+            return {setting_key(setting): v for setting, v in per_setting.items()}
 
         result = {
             "info": info,
