@@ -336,6 +336,11 @@ class BaseLossEstimator(BaseEstimator):
             X, y, sample_weight, fit_params, loss
         )
         weight = self._sample_weight(X, y, sample_weight)
+        # Features with more than two values (the tabular network embeds them).
+        self._many_valued = None
+        if X.ndim == 2:
+            low, high = X.min(axis=0), X.max(axis=0)
+            self._many_valued = ~np.all((X == low) | (X == high), axis=0)
         X = self._scale_inputs(X, refit=not warm)
         self._task = task
         n = X.shape[0]
@@ -503,6 +508,8 @@ class BaseLossEstimator(BaseEstimator):
                     f"module must be one of {sorted(MODULES)}, a torch.nn.Module "
                     f"subclass, a factory or an instance; got {module!r}."
                 )
+            if module == "tabular" and "embedded_features" not in params:
+                params["embedded_features"] = getattr(self, "_many_valued", None)
             return MODULES[module](
                 n_features,
                 n_outputs,

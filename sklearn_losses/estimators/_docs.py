@@ -12,18 +12,24 @@ __all__ = ["fill_doc"]
 
 _BLOCKS = {
     "network": """\
-module : None, torch.nn.Module class, factory or instance, default=None
-    ``None`` builds :class:`~sklearn_losses.modules.MLP`. A class or factory is
-    called with ``module__*`` parameters, plus ``n_features_in`` and
-    ``n_outputs`` (sized from the data) when its signature takes them or
-    ``**kwargs`` and no ``module__*`` sets them. An instance is copied at each
-    fit.
+module : None, str, torch.nn.Module class, factory or instance, default=None
+    ``None`` builds the estimator's default network (``"mlp"`` unless said
+    otherwise above). ``"mlp"``: :class:`~sklearn_losses.modules.MLP`.
+    ``"tabular"``: :class:`~sklearn_losses.modules.TabularMLP`, periodic
+    embeddings of the features and ``module__n_ensemble`` members trained in
+    one pass (the loss is applied to each member and averaged; predictions are
+    the members' mean). Named networks take ``hidden_layer_sizes``,
+    ``activation``, ``dropout`` and their own parameters as ``module__*``. A
+    class or factory is called with ``module__*`` parameters, plus
+    ``n_features_in`` and ``n_outputs`` (sized from the data) when its
+    signature takes them or ``**kwargs`` and no ``module__*`` sets them. An
+    instance is copied at each fit.
 hidden_layer_sizes : tuple of int, default=(64, 64)
-    Hidden widths of the default MLP (empty: a linear model).
+    Hidden widths of a named network (empty: a linear model).
 activation : str, default="relu"
-    Activation of the default MLP (``"relu"``, ``"gelu"``, ``"tanh"``, ...).
+    Activation of a named network (``"relu"``, ``"gelu"``, ``"tanh"``, ...).
 dropout : float, default=0.0
-    Dropout of the default MLP.
+    Dropout of a named network.
 optimizer : str or torch.optim.Optimizer subclass, default="adam"
     ``"adam"``, ``"adamw"``, ``"sgd"``, ``"rmsprop"``, ``"adagrad"`` or a class;
     further arguments as ``optimizer__<name>``.

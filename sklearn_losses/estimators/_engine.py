@@ -78,6 +78,11 @@ class TensorNet(NeuralNet):
         requires = getattr(self.criterion_, "requires", ())
         self._module_groups = takes_groups(self.module_)
         self._members = n_members(self.module_)
+        self._flat_members = (
+            reweighting is None
+            and getattr(self.criterion_, "decomposable", False)
+            and not getattr(self.criterion_, "requires", ())
+        )
         self._loss_groups = "groups" in requires
         self._batch_keys = tuple(
             k for k in X if k != "groups" or self._loss_groups or self._module_groups
@@ -155,13 +160,8 @@ class TensorNet(NeuralNet):
                 self._step += 1
             if self._members == 1:
                 loss = self._batch_loss(y_pred, yb, wb, context)
-            else:  # an ensemble's output (B, k, ...): the mean of its members' losses
-                loss = torch.stack(
-                    [
-                        self._batch_loss(y_pred[:, m], yb, wb, context)
-                        for m in range(self._members)
-                    ]
-                ).mean()
+            else:
+                loss = self._ensemble_loss(y_pred, yb, wb, context)
             loss.backward()
             if batch_cbs:
                 self.notify(
@@ -184,6 +184,28 @@ class TensorNet(NeuralNet):
                 )
         weights = torch.tensor(sizes, dtype=torch.float32, device=y.device)
         return float((torch.stack(losses).float() * weights).sum() / stop)
+
+    def _ensemble_loss(self, y_pred, yb, wb, context):
+        """The mean of the members' losses for an ensemble's output ``(B, k, ...)``.
+
+        A per-sample loss without other inputs takes the ``k`` members' rows
+        in one call (its weighted mean over ``k B`` rows, each row's weight
+        repeated, is the mean of the members' weighted means); any other loss
+        is called once per member, with ``module`` seen as that member alone.
+        """
+        k = self._members
+        if self._flat_members and not context:
+            flat = y_pred.transpose(0, 1).reshape(
+                k * y_pred.shape[0], *y_pred.shape[2:]
+            )
+            wk = None if wb is None else wb.repeat(k)
+            return self.criterion_(flat, yb.repeat(k), sample_weight=wk)
+        losses = []
+        for m in range(k):
+            if "module" in context:
+                context = {**context, "module": _Member(self.module_, m)}
+            losses.append(self._batch_loss(y_pred[:, m], yb, wb, context))
+        return torch.stack(losses).mean()
 
     def _batch_loss(self, y_pred, yb, wb, context):
         """The loss of one batch's outputs (of one ensemble member)."""
@@ -276,6 +298,20 @@ class TensorNet(NeuralNet):
             outs = [module(X[idx]) for idx in chunks]
         out = torch.cat(outs)
         return out[torch.argsort(torch.cat(chunks))]
+
+
+class _Member(torch.nn.Module):
+    """Member ``m`` of an ensemble module, for a loss that calls the network
+    itself: its training output is the member's slice ``[:, m]``; in evaluation
+    mode, the ensemble's mean (what the ensemble predicts)."""
+
+    def __init__(self, module, m):
+        super().__init__()
+        self.module, self.m = module, m
+
+    def forward(self, *args, **kwargs):
+        out = self.module(*args, **kwargs)
+        return out[:, self.m] if self.module.training else out
 
 
 def n_members(module):

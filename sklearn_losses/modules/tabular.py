@@ -160,6 +160,11 @@ class TabularMLP(nn.Module):
     embedding : {"periodic", None}, default="periodic"
         Embeddings of the numeric features (:class:`PeriodicEmbeddings`), or
         None for the features as they are.
+    embedded_features : None or array-like of int or bool, default=None
+        The features that get embeddings (indices or a boolean mask); the
+        others enter the first layer as they are. None: every feature. The
+        estimators embed the features with more than two distinct values
+        (one-hot and binary columns stay as they are).
     n_frequencies, d_embedding, frequency_scale
         Parameters of :class:`PeriodicEmbeddings`.
 
@@ -188,6 +193,7 @@ class TabularMLP(nn.Module):
         dropout=0.0,
         n_ensemble=8,
         embedding="periodic",
+        embedded_features=None,
         n_frequencies=16,
         d_embedding=16,
         frequency_scale=0.1,
@@ -218,10 +224,14 @@ class TabularMLP(nn.Module):
         width = n_features_in
         self.embeddings = None
         if embedding == "periodic":
+            embedded = _feature_mask(embedded_features, n_features_in)
+            self.register_buffer("embedded", torch.nonzero(embedded).ravel())
+            self.register_buffer("plain", torch.nonzero(~embedded).ravel())
+            n_embedded = len(self.embedded)
             self.embeddings = PeriodicEmbeddings(
-                n_features_in, n_frequencies, d_embedding, frequency_scale
+                n_embedded, n_frequencies, d_embedding, frequency_scale
             )
-            width = n_features_in * d_embedding
+            width = n_embedded * d_embedding + len(self.plain)
         layers = []
         for i, size in enumerate(hidden_layer_sizes):
             layers += [
@@ -242,10 +252,39 @@ class TabularMLP(nn.Module):
 
     def forward(self, X):
         if self.embeddings is not None:
-            X = self.embeddings(X)
+            X = torch.cat(
+                [self.embeddings(X[:, self.embedded]), X[:, self.plain]], dim=1
+            )
         X = X.unsqueeze(1).expand(-1, self.n_members, -1)
         X = self.backbone(X)
         out = torch.einsum("nki,kio->nko", X, self.head_weight) + self.head_bias
         if not self.training or self.n_members == 1:
             out = out.mean(dim=1)
         return out.squeeze(-1) if self.n_outputs == 1 else out
+
+
+def _feature_mask(features, n_features):
+    """A boolean mask of ``n_features`` from None (all), indices or a mask."""
+    if features is None:
+        return torch.ones(n_features, dtype=torch.bool)
+    features = torch.as_tensor(features)
+    if features.dtype == torch.bool:
+        if features.shape != (n_features,):
+            raise ValueError(
+                f"embedded_features as a mask must have {n_features} entries; got "
+                f"shape {tuple(features.shape)}."
+            )
+        return features
+    if features.dtype.is_floating_point or features.ndim != 1:
+        raise ValueError(
+            "embedded_features must be None, a 1-D array of feature indices or a "
+            f"boolean mask; got {features!r}."
+        )
+    if len(features) and (features.min() < 0 or features.max() >= n_features):
+        raise ValueError(
+            f"embedded_features indices must be in [0, {n_features}); got "
+            f"{features.tolist()}."
+        )
+    mask = torch.zeros(n_features, dtype=torch.bool)
+    mask[features] = True
+    return mask

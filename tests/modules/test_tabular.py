@@ -300,3 +300,46 @@ def test_members_train_on_their_own(data):
         members = module(X_t.float()).numpy()
     for m in range(4):
         assert np.mean((members[:, m] > 0) == y) > majority + 0.03
+
+
+@pytest.mark.parametrize("features", [[0, 2], [True, False, True, False]])
+def test_embedded_features_only(features):
+    torch.manual_seed(0)
+    net = TabularMLP(
+        4, 1, (8,), n_ensemble=2, embedded_features=features, d_embedding=3
+    )
+    assert net.embedded.tolist() == [0, 2] and net.plain.tolist() == [1, 3]
+    assert net.backbone[0].weight.shape[0] == 2 * 3 + 2
+    X = torch.randn(5, 4)
+    # The plain features enter as they are: changing one changes the output.
+    X2 = X.clone()
+    X2[:, 1] += 1.0
+    assert not torch.allclose(net.eval()(X), net.eval()(X2))
+
+
+@pytest.mark.parametrize("features", [[4], [0.5], [True, False]])
+def test_embedded_features_bad(features):
+    with pytest.raises(ValueError, match="embedded_features"):
+        TabularMLP(4, 1, embedded_features=features)
+
+
+def test_estimator_embeds_many_valued_features_only(data):
+    X, y = data
+    onehot = (np.arange(len(y)) % 2)[:, None] * [1.0, 0.0] + [0.0, 1.0] * (
+        (np.arange(len(y)) % 2 == 0)[:, None]
+    )
+    X = np.hstack([X, onehot])
+    module = _tabular().fit(X, y).net_.module_
+    assert module.embedded.tolist() == list(range(6))
+    assert module.plain.tolist() == [6, 7]
+    own = _tabular(module__embedded_features=[0]).fit(X, y).net_.module_
+    assert own.embedded.tolist() == [0]
+
+
+def test_loss_that_calls_the_network_sees_one_member(data):
+    """comp_sum calls the network on perturbed inputs: each member's loss gets
+    that member's outputs."""
+    X, y = data
+    clf = _tabular(loss="comp_sum", max_epochs=2).fit(X, y)
+    assert np.isfinite(clf.history_[:, "train_loss"]).all()
+    assert clf.predict_proba(X).shape == (len(y), 2)
