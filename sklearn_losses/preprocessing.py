@@ -9,11 +9,15 @@ their order.
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    FLOAT_DTYPES,
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 __all__ = ["RobustScaleSmoothClip"]
 
@@ -111,7 +115,7 @@ class RobustScaleSmoothClip(TransformerMixin, OneToOneFeatureMixin, BaseEstimato
                 f"got {self.clip!r}."
             )
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Compute the median and scale of each feature.
 
         Parameters
@@ -120,6 +124,10 @@ class RobustScaleSmoothClip(TransformerMixin, OneToOneFeatureMixin, BaseEstimato
             Training data; NaN values are ignored.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights: the quantiles are those of the data with
+            each row repeated by its weight (an integer weight equals repeating
+            the row, a zero weight equals dropping it).
 
         Returns
         -------
@@ -130,18 +138,21 @@ class RobustScaleSmoothClip(TransformerMixin, OneToOneFeatureMixin, BaseEstimato
         X = validate_data(
             self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=True
         )
+        weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if np.any(weight < 0) or not np.all(np.isfinite(weight)):
+            raise ValueError("sample_weight must be finite and >= 0.")
         q_min, q_max = (float(v) / 100.0 for v in self.quantile_range)
-        with warnings.catch_warnings():
-            # All-NaN columns: handled below.
-            warnings.simplefilter("ignore", RuntimeWarning)
-            center = np.nanmedian(X, axis=0)
-            low, high = np.nanquantile(X, [q_min, q_max], axis=0)
-            half_range = 0.5 * (np.nanmax(X, axis=0) - np.nanmin(X, axis=0))
-        scale = high - low
-        scale = np.where(scale == 0.0, half_range, scale)
-        all_nan = np.isnan(center)
-        center[all_nan] = 0.0
-        scale[all_nan] = 0.0
+        n_features = X.shape[1]
+        center, scale = np.zeros(n_features), np.zeros(n_features)
+        for j in range(n_features):
+            keep = ~np.isnan(X[:, j]) & (weight > 0)
+            if not keep.any():  # NaN (or weightless) on every row
+                continue
+            order = np.argsort(X[keep, j], kind="stable")
+            values, w = X[keep, j][order].astype(np.float64), weight[keep][order]
+            low, median, high = _weighted_quantiles(values, w, (q_min, 0.5, q_max))
+            center[j] = median
+            scale[j] = high - low if high > low else 0.5 * (values[-1] - values[0])
         self.center_ = center
         self.scale_ = scale
         return self
@@ -182,3 +193,20 @@ class RobustScaleSmoothClip(TransformerMixin, OneToOneFeatureMixin, BaseEstimato
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _weighted_quantiles(values, weight, quantiles):
+    """Quantiles of sorted ``values`` with each value repeated ``weight`` times
+    (numpy's default "linear" method on the repeated data; real weights
+    extend it: the data have ``N = sum(weight)`` positions, value ``i``
+    covering positions ``[C_{i-1}, C_i)`` of the cumulative weights ``C``)."""
+    cumulative = np.cumsum(weight)
+    last = len(values) - 1
+    out = []
+    for q in quantiles:
+        h = q * max(cumulative[-1] - 1.0, 0.0)
+        below = np.floor(h)
+        i = min(np.searchsorted(cumulative, below, side="right"), last)
+        j = min(np.searchsorted(cumulative, below + 1.0, side="right"), last)
+        out.append(values[i] + (h - below) * (values[j] - values[i]))
+    return out

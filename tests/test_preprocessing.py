@@ -198,3 +198,28 @@ def test_pipeline_before_loss_classifier(binary_data):
     assert proba.shape == (len(y), 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     np.testing.assert_array_equal(clone(pipe).fit(X, y).predict_proba(X), proba)
+
+
+def test_sample_weight_equals_repeated_and_dropped_rows():
+    rng = np.random.default_rng(0)
+    X = rng.lognormal(size=(60, 3))
+    X[rng.random((60, 3)) < 0.1] = np.nan
+    X[:, 2] = np.round(X[:, 2])  # ties
+    w = rng.integers(0, 4, 60)
+    weighted = RobustScaleSmoothClip().fit(X, sample_weight=w)
+    repeated = RobustScaleSmoothClip().fit(np.repeat(X, w, axis=0))
+    np.testing.assert_allclose(weighted.center_, repeated.center_)
+    np.testing.assert_allclose(weighted.scale_, repeated.scale_)
+    keep = w > 0
+    dropped = RobustScaleSmoothClip().fit(X[keep])
+    zeroed = RobustScaleSmoothClip().fit(X, sample_weight=keep.astype(float))
+    np.testing.assert_allclose(zeroed.center_, dropped.center_)
+    np.testing.assert_allclose(zeroed.scale_, dropped.scale_)
+    # Unit weights are numpy's nanmedian / nanquantile.
+    unit = RobustScaleSmoothClip().fit(X, sample_weight=np.ones(60))
+    np.testing.assert_allclose(unit.center_, np.nanmedian(X, axis=0))
+
+
+def test_negative_sample_weight_refused():
+    with pytest.raises(ValueError, match="sample_weight"):
+        RobustScaleSmoothClip().fit(np.ones((3, 1)), sample_weight=[1, -1, 1])

@@ -341,7 +341,9 @@ class BaseLossEstimator(BaseEstimator):
         if X.ndim == 2:
             low, high = X.min(axis=0), X.max(axis=0)
             self._many_valued = ~np.all((X == low) | (X == high), axis=0)
-        X = self._scale_inputs(X, refit=not warm)
+        X = self._scale_inputs(
+            X, refit=not warm, sample_weight=self._row_weights(X, y, sample_weight)
+        )
         self._task = task
         n = X.shape[0]
         arrays = {"X": X, "y": y_train, "sample_weight": weight}
@@ -404,12 +406,19 @@ class BaseLossEstimator(BaseEstimator):
         """The number of classes of a class target; None for other targets."""
         return None
 
-    def _sample_weight(self, X, y, sample_weight):
-        """The training weights: ``sample_weight`` checked and scaled to mean 1
-        (so the loss scale, and lr, does not depend on it), or None."""
+    def _row_weights(self, X, y, sample_weight):
+        """The weight of each row as a number of copies (``sample_weight``
+        checked, times any per-class weights), or None: what ``input_scaling``
+        is fitted with."""
         if sample_weight is None:
             return None
-        return _scaled_weights(check_user_weights(sample_weight, X))
+        return check_user_weights(sample_weight, X)
+
+    def _sample_weight(self, X, y, sample_weight):
+        """The training weights: :meth:`_row_weights` scaled to mean 1 (so the
+        loss scale, and lr, does not depend on them), or None."""
+        weight = self._row_weights(X, y, sample_weight)
+        return None if weight is None else _scaled_weights(weight)
 
     def _valid_score_fn(self, valid, loss):  # pragma: no cover - tasks define it
         raise NotImplementedError
@@ -418,14 +427,15 @@ class BaseLossEstimator(BaseEstimator):
         """Let the loss size its state from the training data (``loss.setup``)."""
         loss.setup(n_samples=arrays["X"].shape[0], n_classes=n_classes)
 
-    def _scale_inputs(self, X, refit):
+    def _scale_inputs(self, X, refit, sample_weight=None):
         """``X`` as the network sees it: scaled by ``input_scaling`` (fitted on
-        the rows of this fit, or kept from the first fit under warm start)."""
+        the rows of this fit with their weights, or kept from the first fit
+        under warm start)."""
         if refit:
             spec = self.input_scaling
             self.input_scaler_ = None if spec is None else INPUT_SCALINGS[spec]()
             if self.input_scaler_ is not None:
-                self.input_scaler_.fit(X)
+                self.input_scaler_.fit(X, sample_weight=sample_weight)
         scaler = getattr(self, "input_scaler_", None)
         return X if scaler is None else _as_float32(scaler.transform(X))
 
@@ -789,6 +799,13 @@ class BaseLossEstimator(BaseEstimator):
             )
             train = {k: v[train_idx] for k, v in arrays.items()}
             valid = {k: v[valid_idx] for k, v in arrays.items()}
+            weight = valid.get("sample_weight")
+            if weight is not None and not weight.sum() > 0:
+                raise ValueError(
+                    f"The {len(valid_idx)} rows held out for early stopping "
+                    "(validation_fraction) all have zero sample_weight: nothing "
+                    "to validate on. Use early_stopping=False or give them weight."
+                )
         else:
             train, valid = arrays, None
         batch_size, plan = self._batch_plan(loss, len(train["y"]), n_classes)
@@ -1000,7 +1017,7 @@ def _scaled_weights(weight):
 def _as_float32(X):
     """``X`` in the network's precision, refusing values float32 cannot hold."""
     with np.errstate(over="ignore"):
-        X32 = np.asarray(X, dtype=np.float32)
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
     if X32.dtype != X.dtype and not np.all(np.isfinite(X32)):
         raise ValueError(
             "X holds values too large for float32 (the network's precision); "

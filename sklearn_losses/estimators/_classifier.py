@@ -13,7 +13,7 @@ from .._validation import Constraint, real
 from ..losses import get_loss_class
 from ..sampling._batches import BatchPlan
 from ..sampling._dataset_equity import check_user_weights
-from ._base import BaseLossEstimator, _scaled_weights
+from ._base import BaseLossEstimator
 from ._docs import fill_doc
 
 #: Named batch plans of a classifier (it also takes a positive share or a plan).
@@ -31,10 +31,17 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
     class or a loss instance, with its own parameters as ``loss__<name>``, so
     ``GridSearchCV`` can search over losses and their parameters.
 
-    By default the network is an MLP sized from the data at ``fit``
-    (``hidden_layer_sizes``, ``activation``, ``dropout``). For binary targets it
-    has one output, the log-odds of ``classes_[1]`` (two for losses that need
-    two logits); for ``K`` classes it has ``K`` outputs.
+    By default the network is :class:`~sklearn_losses.modules.TabularMLP`
+    (``module="tabular"``), sized from the data at ``fit``: the features are
+    scaled robustly with a smooth clip (``input_scaling="robust"``), the
+    features with more than two values get periodic embeddings, and 8 MLP
+    members of widths ``hidden_layer_sizes`` are trained in one pass (the loss
+    is applied to each member and averaged; the prediction is the mean of the
+    members' logits); training stops early on a held-out tenth of the rows
+    (``early_stopping=True``). ``module="mlp", input_scaling=None,
+    early_stopping=False`` is the plain MLP of earlier versions. For binary
+    targets the network has one output, the log-odds of ``classes_[1]`` (two
+    for losses that need two logits); for ``K`` classes it has ``K`` outputs.
 
     Parameters
     ----------
@@ -46,6 +53,13 @@ class LossClassifier(ClassifierMixin, BaseLossEstimator):
         only other registered losses take is ignored with a ``UserWarning`` (so
         a search can switch losses); ``None`` unsets one.
     %(network)s
+    input_scaling : {"robust", "standard"} or None, default="robust"
+        Scaling of the features fitted at ``fit`` and applied before the
+        network (``input_scaler_``): ``"robust"`` is
+        :class:`~sklearn_losses.preprocessing.RobustScaleSmoothClip` (RealMLP's
+        median / inter-quantile scaling and smooth clip), ``"standard"`` is
+        :class:`~sklearn.preprocessing.StandardScaler`, None leaves the features
+        as they are. Under ``warm_start`` the first fit's scaler is kept.
     batch_size : int or "auto", default="auto"
         Mini-batch size (a batch larger than the data is the full batch).
         ``"auto"``: 128 for per-sample losses; ``max(128, ceil(0.05 n_train))``
@@ -94,6 +108,8 @@ BatchPlan, default="auto"
     %(fitted)s
     reweighter_ : estimator
         The fitted clone of ``reweighter`` (only when ``reweighter`` is set).
+    input_scaler_ : transformer or None
+        The fitted scaler of ``input_scaling``.
 
     See Also
     --------
@@ -118,6 +134,8 @@ BatchPlan, default="auto"
     """
 
     prefixes = (*BaseLossEstimator.prefixes, "reweighter")
+
+    default_module = "tabular"
 
     _constraints = {
         "batch_sampler": Constraint(
@@ -144,14 +162,14 @@ BatchPlan, default="auto"
         hidden_layer_sizes=(64, 64),
         activation="relu",
         dropout=0.0,
-        input_scaling=None,
+        input_scaling="robust",
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
         batch_size="auto",
         batch_sampler="auto",
         max_epochs=100,
-        early_stopping=False,
+        early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -233,17 +251,28 @@ BatchPlan, default="auto"
         self._binary_outputs = n_outputs if task == "binary" else None
         return n_outputs
 
-    def _sample_weight(self, X, y, sample_weight):
+    def _row_weights(self, X, y, sample_weight):
         if self.class_weight is None:
-            return super()._sample_weight(X, y, sample_weight)
-        weight = check_user_weights(sample_weight, X)
-        try:
-            per_class = compute_sample_weight(self.class_weight, y)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"Invalid class_weight: {exc}") from exc
-        if np.any(per_class < 0):
-            raise ValueError(f"class_weight must be >= 0; got {self.class_weight!r}.")
-        return _scaled_weights(weight * per_class)
+            weight = super()._row_weights(X, y, sample_weight)
+        else:
+            try:
+                per_class = compute_sample_weight(self.class_weight, y)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"Invalid class_weight: {exc}") from exc
+            if np.any(per_class < 0):
+                raise ValueError(
+                    f"class_weight must be >= 0; got {self.class_weight!r}."
+                )
+            weight = check_user_weights(sample_weight, X) * per_class
+        if weight is not None:
+            weighted = np.unique(np.asarray(y)[weight > 0])
+            if len(weighted) < 2:
+                raise ValueError(
+                    "sample_weight (times class_weight) is positive for rows of "
+                    f"{len(weighted)} class(es) only; a classifier needs rows of at "
+                    "least 2 classes with positive weight."
+                )
+        return weight
 
     def _valid_score_fn(self, valid, loss):
         """Return ``logits -> score`` for the validation rows ``valid``."""

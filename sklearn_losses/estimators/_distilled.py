@@ -288,6 +288,9 @@ BatchPlan, default="auto"
         "aux_head": one_of(*AUX_HEADS),
     }
 
+    #: The student is the plain MLP unless ``module`` says otherwise.
+    default_module = "mlp"
+
     def __init__(
         self,
         teacher=None,

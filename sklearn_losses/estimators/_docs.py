@@ -6,6 +6,9 @@ An estimator's docstring names a block as ``%(block)s`` on a line of its own
 
 from __future__ import annotations
 
+import ast
+import inspect
+import re
 import textwrap
 
 __all__ = ["fill_doc"]
@@ -101,8 +104,33 @@ n_iter_ : int
 }
 
 
+def _with_defaults(text, cls):
+    """``text`` with each ``name : type, default=value`` line showing the
+    default of ``cls.__init__`` (a class may change a shared default)."""
+    try:
+        params = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):  # pragma: no cover - every estimator has one
+        return text
+
+    def shown(match):
+        param = params.get(match.group(1))
+        if param is None or param.default is inspect.Parameter.empty:
+            return match.group(0)
+        value = param.default
+        try:
+            if ast.literal_eval(match.group(3)) == value:
+                return match.group(0)  # as written (1e-3, not 0.001)
+        except (ValueError, SyntaxError):
+            pass
+        value = f'"{value}"' if isinstance(value, str) else repr(value)
+        return f"{match.group(1)} : {match.group(2)}, default={value}"
+
+    return re.sub(r"(?m)^(\w+) : (.*), default=(.*)$", shown, text)
+
+
 def fill_doc(cls):
-    """Class decorator: replace each ``%(block)s`` line of the docstring.
+    """Class decorator: replace each ``%(block)s`` line of the docstring, with
+    the class's own defaults in the ``default=`` of each parameter.
 
     Examples
     --------
@@ -123,7 +151,7 @@ def fill_doc(cls):
         while marker in doc:
             start = doc.index(marker)
             indent = doc[doc.rindex("\n", 0, start) + 1 : start]
-            block = textwrap.indent(text, indent)[len(indent) :]
+            block = textwrap.indent(_with_defaults(text, cls), indent)[len(indent) :]
             doc = doc[:start] + block + doc[start + len(marker) :]
     cls.__doc__ = doc
     return cls

@@ -459,8 +459,8 @@ default="auto"
     >>> from sklearn_losses import LossClassifier
     >>> from sklearn_losses.modification import prune
     >>> X, y = make_classification(n_samples=300, random_state=0)
-    >>> clf = LossClassifier(hidden_layer_sizes=(32, 16), max_epochs=30,
-    ...                      random_state=0).fit(X, y)
+    >>> clf = LossClassifier(module="mlp", hidden_layer_sizes=(32, 16),
+    ...                      max_epochs=30, random_state=0).fit(X, y)
     >>> small = prune(clf, keep=0.5, random_state=0)
     >>> small.hidden_layer_sizes_, clf.hidden_layer_sizes
     ((16, 8), (32, 16))
@@ -690,7 +690,8 @@ default="class_gaussian"
     >>> from sklearn_losses import LossClassifier
     >>> from sklearn_losses.modification import unlearn
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = LossClassifier(hidden_layer_sizes=(32,), max_epochs=200, lr=1e-2,
+    >>> clf = LossClassifier(module="mlp", input_scaling=None, early_stopping=False,
+    ...                      hidden_layer_sizes=(32,), max_epochs=200, lr=1e-2,
     ...                      random_state=0).fit(X, y)
     >>> forgot = unlearn(clf, 2, random_state=0)
     >>> bool((forgot.predict(X[y == 2]) == 2).mean() < 0.5)

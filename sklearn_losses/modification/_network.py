@@ -54,8 +54,8 @@ def fitted_mlp(estimator, name="prune"):
         raise TypeError(
             f"{name} edits the package's default MLP network; this "
             f"{type(estimator).__name__}'s network is {type(module).__name__} "
-            "(a custom module, a dual-head or set network). Fit with module=None "
-            "(and a loss that uses the plain MLP) to get one."
+            "(the tabular ensemble, a custom module, a dual-head or set network). "
+            "Fit with module='mlp' (and a loss that uses the plain MLP) to get one."
         )
     return inner
 

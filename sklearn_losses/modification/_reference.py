@@ -89,7 +89,9 @@ def reference_rows(estimator, reference, n_reference, rng, name, classes=None):
     covariance, or per-feature variances for wide inputs), ``"class_gaussian"``
     (a mixture of per-class Gaussians weighted by the training class counts;
     with ``classes`` (encoded indices) only those classes, equally weighted),
-    or an array of rows validated as ``predict``'s input.
+    or an array of rows validated as ``predict``'s input and scaled by the
+    estimator's ``input_scaling``. Rows are the network's inputs: the moments
+    kept at fit are those of the scaled features too.
     """
     if not isinstance(reference, str):
         try:
@@ -98,6 +100,8 @@ def reference_rows(estimator, reference, n_reference, rng, name, classes=None):
             raise ValueError(
                 f"reference rows do not fit the estimator: {exc}"
             ) from None
+        # As the network sees them (after the estimator's input_scaling).
+        X = estimator._scale_inputs(np.asarray(X, dtype=np.float32), refit=False)
         X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
         if len(X) < 2:
             raise ValueError(f"reference must hold at least 2 rows; got {len(X)}.")

@@ -44,6 +44,7 @@ def _fit_batches(X, y, **params):
     est = LossClassifier(
         max_epochs=2,
         hidden_layer_sizes=(4,),
+        early_stopping=False,  # every row in the plan's batches
         random_state=0,
         callbacks=[("labels", BatchLabels())],
         **params,

@@ -13,7 +13,12 @@ from skorch.callbacks import Callback
 from sklearn_losses import DivergenceWarning, LossClassifier, TrainingDivergedError
 from sklearn_losses.losses import BaseLoss, CrossEntropyLoss
 
-SMALL = {"hidden_layer_sizes": (16,), "max_epochs": 10, "random_state": 0}
+SMALL = {
+    "hidden_layer_sizes": (16,),
+    "max_epochs": 10,
+    "early_stopping": False,
+    "random_state": 0,
+}
 # Full-batch training: the order of rows only changes float summation order.
 FULL_BATCH = {**SMALL, "max_epochs": 20, "batch_size": 512}
 TOL = {"rtol": 1e-4, "atol": 1e-6}
@@ -117,9 +122,11 @@ def test_class_weight_times_sample_weight(imbalanced):
 def test_weights_follow_the_validation_split(binary_data):
     X, y = binary_data
     w = np.random.RandomState(2).randint(1, 5, size=len(y)).astype(float)
-    clf = small(early_stopping=True, callbacks=[("recorder", Recorder())]).fit(
-        X, y, sample_weight=w
-    )
+    clf = small(
+        early_stopping=True,
+        input_scaling=None,  # the recorded X are the rows as given
+        callbacks=[("recorder", Recorder())],
+    ).fit(X, y, sample_weight=w)
     assert all(np.isfinite(row["valid_loss"]) for row in clf.history_)
     rec = recorder(clf)
     scale = w.mean()  # weights are passed on scaled to mean 1
@@ -250,7 +257,16 @@ def test_divergence_in_first_epoch_with_early_stopping_still_raises(binary_data)
 @pytest.mark.parametrize("loss", ["cross_entropy", "ldr_kl", "ensloss"])
 def test_learning_rate_1e3_stops_with_a_clear_error(binary_data, loss):
     X, y = binary_data
-    params = {"loss": loss, "optimizer": "sgd", "lr": 1e3, "max_epochs": 30}
+    # The plain MLP on raw features (the default network's robustly scaled,
+    # clipped inputs keep SGD at lr=1e3 finite for longer).
+    params = {
+        "loss": loss,
+        "optimizer": "sgd",
+        "lr": 1e3,
+        "max_epochs": 30,
+        "module": "mlp",
+        "input_scaling": None,
+    }
     with pytest.raises(
         TrainingDivergedError, match=rf"'{loss}' became (nan|inf) in epoch"
     ):

@@ -591,6 +591,7 @@ def test_auto_batch_size_and_stratified_batches():
         loss="anyloss",
         max_epochs=2,
         hidden_layer_sizes=(4,),
+        early_stopping=False,
         random_state=0,
         callbacks=[("labels", BatchLabels())],
     ).fit(X, y)

@@ -392,6 +392,8 @@ def test_classifier_early_stopping_monitors_accuracy(binary_data):
     X, y = binary_data
     clf = LossClassifier(
         loss=EnsLoss,
+        module="mlp",
+        input_scaling=None,
         early_stopping=True,
         n_iter_no_change=100,
         lr=1e-2,
@@ -419,6 +421,7 @@ def test_classifier_passes_the_epoch_when_resampling(binary_data):
     clf = LossClassifier(
         loss=_EpochRecorder,
         loss__lambda_resample_period=2,
+        module="mlp",  # one loss call per batch (not one per ensemble member)
         batch_size=64,
         early_stopping=True,
         **SMALL,

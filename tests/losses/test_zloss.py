@@ -215,7 +215,9 @@ def test_classifier_refuses_binary_targets(binary_data):
 
 def test_classifier_fits_multiclass(multiclass_data):
     X, y = multiclass_data
-    clf = LossClassifier(loss=ZLoss, loss__a=2.0, max_epochs=40, lr=1e-2, **SMALL)
+    clf = LossClassifier(
+        loss=ZLoss, loss__a=2.0, max_epochs=40, lr=1e-2, early_stopping=False, **SMALL
+    )
     clf.fit(X, y)
     assert isinstance(clf.loss_, ZLoss) and clf.loss_.a == 2.0
     assert clf.predict(X).shape == (len(y),)

@@ -110,7 +110,9 @@ def test_batch_level_defaults_batch_size_and_stratified_batches():
         n_samples=3000, n_features=5, weights=[0.9], random_state=1
     )
     recorder = _BatchLabels()
-    clf = LossClassifier(loss="anyloss", callbacks=[("rec", recorder)], **FAST)
+    clf = LossClassifier(
+        loss="anyloss", early_stopping=False, callbacks=[("rec", recorder)], **FAST
+    )
     clf.fit(X, y)
     assert clf.net_.batch_size == max(128, math.ceil(0.05 * 3000))
     batches = dict(clf.net_.callbacks_)["rec"].labels_

@@ -194,14 +194,21 @@ def digits():
 def digits_clf(digits):
     X, y, _, _ = digits
     return LossClassifier(
-        hidden_layer_sizes=(64, 64), max_epochs=40, random_state=0
+        module="mlp",
+        early_stopping=False,
+        hidden_layer_sizes=(64, 64),
+        max_epochs=40,
+        random_state=0,
     ).fit(X, y)
 
 
 @pytest.fixture(scope="module")
 def small_clf(multiclass_data):
     X, y = multiclass_data
-    return LossClassifier(hidden_layer_sizes=(12, 8), **FAST).fit(X, y)
+    # Raw features in: the tests below feed X to the network's layers.
+    return LossClassifier(
+        module="mlp", input_scaling=None, hidden_layer_sizes=(12, 8), **FAST
+    ).fit(X, y)
 
 
 def test_keep_one_is_the_identity(small_clf, multiclass_data):
@@ -323,7 +330,7 @@ def test_unlearning_forgets_one_class_and_keeps_the_others(digits, digits_clf):
 def test_unlearn_string_labels_and_reference_rows(multiclass_data):
     X, y = multiclass_data
     labels = np.array(["ant", "bee", "cat"])[y]
-    clf = LossClassifier(hidden_layer_sizes=(16,), **FAST).fit(X, labels)
+    clf = LossClassifier(module="mlp", hidden_layer_sizes=(16,), **FAST).fit(X, labels)
     forgot = unlearn(clf, "bee", reference=X, k=0.5)
     assert forgot.unlearning_["class"] == "bee"
     assert forgot.predict(X).dtype == labels.dtype
@@ -355,7 +362,7 @@ def _fitted_estimators():
     qid = np.repeat(np.arange(12), 10)
     hidden = {"hidden_layer_sizes": (10, 6), **FAST}
     return [
-        (LossClassifier(**hidden).fit(X, y), X, ()),
+        (LossClassifier(module="mlp", **hidden).fit(X, y), X, ()),
         (LossRegressor(**hidden).fit(Xr, yr), Xr, ()),
         (DistilledClassifier(**hidden).fit(X, y), X, ()),
         (MultiLabelLossClassifier(**hidden).fit(X, Y), X, ()),
@@ -444,7 +451,10 @@ def test_networks_that_are_not_the_mlp(multiclass_data):
     dual = DistilledClassifier(loss="dual_head", hidden_layer_sizes=(8,), **FAST)
     with pytest.raises(TypeError, match="DualHeadMLP"):
         prune(dual.fit(X, y))
-    linear = LossClassifier(hidden_layer_sizes=(), **FAST).fit(X, y)
+    tabular = LossClassifier(hidden_layer_sizes=(8,), **FAST).fit(X, y)
+    with pytest.raises(TypeError, match="TabularMLP.*module='mlp'"):
+        prune(tabular)
+    linear = LossClassifier(module="mlp", hidden_layer_sizes=(), **FAST).fit(X, y)
     with pytest.raises(ValueError, match="at least one hidden layer"):
         prune(linear)
     with pytest.raises(ValueError, match="at least one hidden layer"):
@@ -465,3 +475,20 @@ def test_bad_unlearn_parameters(small_clf, multiclass_data):
     reg = LossRegressor(hidden_layer_sizes=(4,), **FAST).fit(X, y.astype(float))
     with pytest.raises(ValueError, match="needs class moments"):
         prune(reg, reference="class_gaussian")
+
+
+def test_reference_rows_and_moments_are_the_networks_inputs(multiclass_data):
+    """With input_scaling, the network sees scaled features: user reference rows
+    are scaled, and the kept moments are those of the scaled features."""
+    from sklearn_losses.modification._reference import reference_rows
+
+    X, y = multiclass_data
+    clf = LossClassifier(module="mlp", input_scaling="robust", **FAST).fit(X, y)
+    scaled = clf.input_scaler_.transform(X)
+    rows = reference_rows(clf, X, None, None, "prune")
+    np.testing.assert_allclose(rows, scaled, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        clf._input_moments["mean"], scaled.mean(0), rtol=1e-4, atol=1e-5
+    )
+    pruned = prune(clf, keep=0.5, reference=X)
+    assert pruned.predict(X).shape == y.shape

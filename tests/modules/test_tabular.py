@@ -160,6 +160,8 @@ def test_engine_averages_the_members_losses(data, loss):
     clf = LossClassifier(
         loss=loss,
         module=module,
+        input_scaling=None,
+        early_stopping=False,
         batch_size=len(y),
         max_epochs=1,
         optimizer="sgd",
@@ -196,6 +198,8 @@ def test_engine_checks_the_members_output_shape(data):
 def _tabular(**kwargs):
     params = {
         "module": "tabular",
+        "input_scaling": None,
+        "early_stopping": False,
         "hidden_layer_sizes": (16,),
         "module__n_ensemble": 3,
         "module__d_embedding": 4,
@@ -343,3 +347,10 @@ def test_loss_that_calls_the_network_sees_one_member(data):
     clf = _tabular(loss="comp_sum", max_epochs=2).fit(X, y)
     assert np.isfinite(clf.history_[:, "train_loss"]).all()
     assert clf.predict_proba(X).shape == (len(y), 2)
+
+
+@pytest.mark.parametrize("strategy", ["linupper", "extremes"])
+def test_dynamic_reweighting_per_member(data, strategy):
+    X, y = data
+    clf = _tabular(reweighting=strategy, reweighting__warmup=0.0).fit(X, y)
+    assert np.isfinite(clf.history_[:, "train_loss"]).all()

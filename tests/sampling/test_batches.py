@@ -373,6 +373,8 @@ def _fit(X, y, plan, epochs=2, **fit_params):
         batch_size=16,
         max_epochs=epochs,
         hidden_layer_sizes=(4,),
+        early_stopping=False,  # every row in the plan's batches
+        input_scaling=None,  # column 0 of a batch is the row's id
         random_state=0,
         callbacks=[("rec", Recorder())],
     ).fit(X, y, **fit_params)

@@ -187,7 +187,10 @@ class BatchRecorder(Callback):
 
 
 def _fit_recording(X, y, **params):
+    # The plain MLP: the recorder recomputes the loss of one output per row.
     clf = LossClassifier(
+        module="mlp",
+        early_stopping=False,
         callbacks=[("rec", BatchRecorder())],
         batch_size=64,
         max_epochs=2,
@@ -228,7 +231,11 @@ def test_no_extra_forward_pass(data):
     for reweighting in (None, "linupper"):
         calls["n"] = 0
         LossClassifier(
-            module=factory, reweighting=reweighting, max_epochs=3, random_state=0
+            module=factory,
+            reweighting=reweighting,
+            early_stopping=False,
+            max_epochs=3,
+            random_state=0,
         ).fit(X, y)
         counts.append(calls["n"])
     assert counts[0] == counts[1] == 3 * 3
@@ -259,6 +266,7 @@ def test_user_weights_multiplied_in(data):
         "reweighting__warmup": 0,
         "batch_size": 10_000,
         "max_epochs": 5,
+        "early_stopping": False,
         "random_state": 0,
         "lr": 1e-2,
     }
