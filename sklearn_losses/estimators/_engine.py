@@ -199,7 +199,8 @@ class TensorNet(NeuralNet):
                 k * y_pred.shape[0], *y_pred.shape[2:]
             )
             wk = None if wb is None else wb.repeat(k)
-            return self.criterion_(flat, yb.repeat(k), sample_weight=wk)
+            yk = yb.repeat(k, *([1] * (yb.ndim - 1)))
+            return self.criterion_(flat, yk, sample_weight=wk)
         losses = []
         for m in range(k):
             if "module" in context:

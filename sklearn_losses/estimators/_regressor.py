@@ -20,7 +20,7 @@ from ._docs import fill_doc
 __all__ = ["LossRegressor", "MODULE_NAMES"]
 
 #: Network names ``module=`` takes besides classes, factories and instances.
-MODULE_NAMES = ("mlp", "conv_autoencoder")
+MODULE_NAMES = ("mlp", "conv_autoencoder", "tabular")
 
 #: ``prediction_link`` of a loss -> the map from outputs to predictions.
 _LINKS = {None: None, "sigmoid": expit}
@@ -47,15 +47,19 @@ class LossRegressor(RegressorMixin, BaseLossEstimator):
         the quantile level, for a quantile regressor), ``"bce"`` (targets in
         ``[0, 1]``, masks say: the network's outputs are logits and
         predictions probabilities); image losses as they are registered.
-    module : None, "mlp", "conv_autoencoder", torch.nn.Module class, factory \
-or instance, default=None
+    module : None, "mlp", "conv_autoencoder", "tabular", torch.nn.Module \
+class, factory or instance, default=None
         ``None``: ``"conv_autoencoder"`` when ``X`` and ``y`` are images of
         the same height and width, else ``"mlp"``. ``"mlp"``:
         :class:`~sklearn_losses.modules.MLP` on the flattened input, its
         outputs shaped as the target. ``"conv_autoencoder"``:
         :class:`~sklearn_losses.modules.ConvAutoencoder` sized from the data
         (``module__channels``, ``module__depth``; ``activation`` applies,
-        ``hidden_layer_sizes`` and ``dropout`` do not). A class or factory is
+        ``hidden_layer_sizes`` and ``dropout`` do not). ``"tabular"``:
+        :class:`~sklearn_losses.modules.TabularMLP` (periodic embeddings and
+        ``module__n_ensemble`` members, the loss applied to each and the
+        prediction their mean) for a table ``X`` and a target of shape
+        ``(n,)`` or ``(n, k)``. A class or factory is
         called with ``module__*`` parameters, plus ``n_features_in`` and
         ``n_outputs`` (the flattened sizes of a sample's input and target)
         when its signature takes them; it receives ``X`` as given (images
@@ -164,7 +168,7 @@ or instance, default=None
         "standardize_target": boolean | one_of("auto"),
         "module": Constraint(
             lambda v: not isinstance(v, str) or v in MODULE_NAMES,
-            "None, 'mlp', 'conv_autoencoder', or a torch.nn.Module class, "
+            "None, 'mlp', 'conv_autoencoder', 'tabular', or a torch.nn.Module class, "
             "factory or instance",
         ),
     }
@@ -401,6 +405,12 @@ or instance, default=None
             if len(in_shape) == 1 and len(out_shape) <= 1:
                 return mlp
             return _Reshaped(mlp, out_shape)
+        if module == "tabular" and (len(in_shape) > 1 or len(out_shape) > 1):
+            raise ValueError(
+                "module='tabular' takes a table X and a target of shape (n,) or "
+                f"(n, k); got samples of shape {in_shape} (X) and {out_shape} (y). "
+                "Use module='mlp' or 'conv_autoencoder'."
+            )
         return super()._build_module(n_in, n_out)
 
     def _valid_score_fn(self, valid, loss):

@@ -354,3 +354,30 @@ def test_dynamic_reweighting_per_member(data, strategy):
     X, y = data
     clf = _tabular(reweighting=strategy, reweighting__warmup=0.0).fit(X, y)
     assert np.isfinite(clf.history_[:, "train_loss"]).all()
+
+
+@pytest.mark.parametrize("n_targets", [1, 2])
+def test_regressor_with_the_tabular_network(n_targets):
+    from sklearn.datasets import make_regression
+
+    from sklearn_losses import LossRegressor
+
+    X, y = make_regression(200, 5, n_targets=n_targets, random_state=0)
+    reg = LossRegressor(module="tabular", max_epochs=30, random_state=0).fit(X, y)
+    assert isinstance(reg.net_.module_, TabularMLP)
+    assert reg.predict(X).shape == y.shape
+    assert reg.score(X, y) > 0.5
+    with pytest.raises(ValueError, match="module='tabular' takes a table"):
+        LossRegressor(module="tabular", max_epochs=1).fit(
+            np.zeros((10, 4, 4)), np.zeros(10)
+        )
+
+
+def test_embedder_with_the_tabular_network(data):
+    from sklearn_losses import LossEmbedder
+
+    X, y = data
+    emb = LossEmbedder(module="tabular", n_components=4, max_epochs=2, random_state=0)
+    Z = emb.fit(X, y).transform(X)
+    assert Z.shape == (len(y), 4)
+    np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1.0, rtol=1e-5)
