@@ -26,7 +26,15 @@ Models are the registry :data:`MODELS` (name -> ``factory(seed)``):
   stopping, no input scaling, Adam at 1e-3, 100 epochs, no weight decay or
   dropout), the package's previous default estimator;
 - ``LossClassifier-default``: ``LossClassifier(random_state=seed)``, whatever
-  the package's default is when the script runs.
+  the package's default is when the script runs;
+- a small loss grid on the default network, :data:`GRID`:
+  ``LossClassifier-default`` (cross-entropy), ``CE-balanced``
+  (``class_weight="balanced"``) and ``AnyLoss-F1`` (``loss="anyloss",
+  loss__metric="f1"``);
+- ablations of the default network, each undoing one of its choices:
+  ``default-1-member`` (``module__n_ensemble=1``), ``default-no-embeddings``
+  (``module__embedding=None``), ``default-no-early-stopping`` and
+  ``default-standard-scaling`` (``input_scaling="standard"``).
 
 Any name with the suffix ``+thr`` (``LGBM-balanced+thr``, ``MLP-old+thr``...)
 is that model inside ``TunedThresholdClassifierCV(model, scoring="f1",
@@ -39,7 +47,10 @@ On each test fold: minority-class F1 and balanced accuracy at the model's own
 decision rule (``predict``), PR-AUC (``average_precision_score``) and ROC-AUC
 from ``predict_proba[:, 1]``, and the wall-clock time of ``Pipeline.fit``.
 Tables give the mean over seeds x folds, ± the standard deviation over seeds of
-the 5-fold mean, and a ``mean`` row over the tasks. The summary counts the tasks
+the 5-fold mean, and a ``mean`` row over the tasks. As models may have run for
+different seeds, a last section compares every model on seed 0 alone (means over
+the tasks, and the best of :data:`GRID` per task, at ``predict`` and with
+``+thr``, against ``LGBM-balanced``). The summary counts the tasks
 where a target model (``--target-model``; default: among the ``+thr``
 networks, or all networks when none has rows, the one with the most tasks,
 then the best mean F1) is at least as good as ``LGBM-balanced`` on minority F1
@@ -224,6 +235,9 @@ THR = "+thr"
 
 #: Lines for the report's header: choices of the committed run.
 HEADER_NOTES = [
+    "Runs with `--out benchmarks/results/tabular_nets` and `tabular_ablation` "
+    "ran in parallel into their own caches; their rows were merged into "
+    "tabular.json (rows are keyed, so the merge is a union).",
     "RealMLP and TabM were run for seed 0 only (5 folds x 9 tasks): one fit "
     "took 7 s (RealMLP) and 33 s (TabM) on yeast3, 53 s and 244 s on Default, "
     "so three seeds of both would cost about 320 CPU-minutes.",
