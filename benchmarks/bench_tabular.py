@@ -30,7 +30,7 @@ Models are the registry :data:`MODELS` (name -> ``factory(seed)``):
 - a small loss grid on the default network, :data:`GRID`:
   ``LossClassifier-default`` (cross-entropy), ``CE-balanced``
   (``class_weight="balanced"``) and ``AnyLoss-F1`` (``loss="anyloss",
-  loss__metric="f1"``);
+  loss__metric="f1"``) and ``Focal`` (``loss="focal", loss__gamma=2.0``);
 - ablations of the default network, each undoing one of its choices:
   ``default-1-member`` (``module__n_ensemble=1``), ``default-no-embeddings``
   (``module__embedding=None``), ``default-no-early-stopping`` and
@@ -190,6 +190,12 @@ def _ce_balanced(seed):
     return LossClassifier(class_weight="balanced", random_state=seed)
 
 
+def _focal(seed):
+    from sklearn_losses import LossClassifier
+
+    return LossClassifier(loss="focal", loss__gamma=2.0, random_state=seed)
+
+
 def _anyloss_f1(seed):
     from sklearn_losses import LossClassifier
 
@@ -219,6 +225,7 @@ MODELS = {
     "LossClassifier-default": _loss_default,
     "CE-balanced": _ce_balanced,
     "AnyLoss-F1": _anyloss_f1,
+    "Focal": _focal,
     # The default network with one of its choices undone (an ablation).
     "default-1-member": _ablation(module__n_ensemble=1),
     "default-no-embeddings": _ablation(module__embedding=None),
@@ -654,7 +661,7 @@ def format_summary(tables, datasets, models, target):
 #: The losses of a small compare grid on the default network: the best of them
 #: per task (on the reported folds, as a ``compare`` table reads) is compared
 #: with LightGBM, with and without tuned thresholds.
-GRID = ("LossClassifier-default", "CE-balanced", "AnyLoss-F1")
+GRID = ("LossClassifier-default", "CE-balanced", "AnyLoss-F1", "Focal")
 
 
 def _seed0_means(rows, datasets, models, metric):
