@@ -139,7 +139,9 @@ class BaseLossEstimator(BaseEstimator):
     - ``_fit_inputs(X, y, sample_weight, fit_params)``: per-sample inputs
       the estimator computes itself (a teacher's logits), added to
       ``fit_params`` (default: none);
-    - ``_sample_weight(X, y, sample_weight)``: the training weights;
+    - ``_row_weights(X, y, sample_weight)``: each row's weight as a number
+      of copies (checked, times any per-class weights), or None; training
+      scales it to mean 1 and ``input_scaling`` is fitted with it;
     - ``_valid_score_fn(valid, loss)``: the per-epoch validation score;
     - ``_setup_loss(loss, arrays, n_classes)``: size the loss's state from the
       training arrays (default: ``loss.setup(n_samples=, n_classes=)``);
@@ -335,15 +337,15 @@ class BaseLossEstimator(BaseEstimator):
         sample_weight, fit_params = self._apply_reweighter(
             X, y, sample_weight, fit_params, loss
         )
-        weight = self._sample_weight(X, y, sample_weight)
+        row_weight = self._row_weights(X, y, sample_weight)
+        weight = None if row_weight is None else _scaled_weights(row_weight)
         # Features with more than two values (the tabular network embeds them).
         self._many_valued = None
-        if X.ndim == 2:
+        module = self.default_module if self.module is None else self.module
+        if isinstance(module, str) and module == "tabular" and X.ndim == 2:
             low, high = X.min(axis=0), X.max(axis=0)
             self._many_valued = ~np.all((X == low) | (X == high), axis=0)
-        X = self._scale_inputs(
-            X, refit=not warm, sample_weight=self._row_weights(X, y, sample_weight)
-        )
+        X = self._scale_inputs(X, refit=not warm, sample_weight=row_weight)
         self._task = task
         n = X.shape[0]
         arrays = {"X": X, "y": y_train, "sample_weight": weight}
@@ -408,17 +410,12 @@ class BaseLossEstimator(BaseEstimator):
 
     def _row_weights(self, X, y, sample_weight):
         """The weight of each row as a number of copies (``sample_weight``
-        checked, times any per-class weights), or None: what ``input_scaling``
-        is fitted with."""
+        checked, times any per-class weights), or None. Training scales it to
+        mean 1 (so the loss scale, and lr, does not depend on it);
+        ``input_scaling`` is fitted with it as it is."""
         if sample_weight is None:
             return None
         return check_user_weights(sample_weight, X)
-
-    def _sample_weight(self, X, y, sample_weight):
-        """The training weights: :meth:`_row_weights` scaled to mean 1 (so the
-        loss scale, and lr, does not depend on them), or None."""
-        weight = self._row_weights(X, y, sample_weight)
-        return None if weight is None else _scaled_weights(weight)
 
     def _valid_score_fn(self, valid, loss):  # pragma: no cover - tasks define it
         raise NotImplementedError

@@ -194,7 +194,7 @@ class TensorNet(NeuralNet):
         is called once per member, with ``module`` seen as that member alone.
         """
         k = self._members
-        if self._flat_members and not context:
+        if self._flat_members:  # such a loss has no context
             flat = y_pred.transpose(0, 1).reshape(
                 k * y_pred.shape[0], *y_pred.shape[2:]
             )

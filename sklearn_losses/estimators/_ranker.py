@@ -18,7 +18,7 @@ from ..metrics._ranking import (
 )
 from ..sampling._batches import BatchPlan, GroupBatches, RandomBatches
 from ..sampling._dataset_equity import check_user_weights
-from ._base import BaseLossEstimator, _as_float32, _scaled_weights
+from ._base import BaseLossEstimator, _as_float32
 from ._docs import fill_doc
 from ._engine import takes_groups
 
@@ -355,7 +355,7 @@ class LossRanker(BaseLossEstimator):
                 f"Invalid module__* parameter for {model.__name__}: {exc}"
             ) from None
 
-    def _sample_weight(self, X, y, sample_weight):
+    def _row_weights(self, X, y, sample_weight):
         if sample_weight is None:
             return None
         weight = check_user_weights(sample_weight, X)
@@ -377,7 +377,7 @@ class LossRanker(BaseLossEstimator):
                     "sample_weight is a query's weight and must be the same on every "
                     f"row of a query; query {bad!r} has different weights."
                 )
-        return _scaled_weights(weight)
+        return weight
 
     def _batch_plan(self, loss, n_train, n_classes):
         grouped = self._groups_in_fit
