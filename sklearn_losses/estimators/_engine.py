@@ -81,7 +81,7 @@ class TensorNet(NeuralNet):
         self._flat_members = (
             reweighting is None
             and getattr(self.criterion_, "decomposable", False)
-            and not getattr(self.criterion_, "requires", ())
+            and not requires
         )
         self._loss_groups = "groups" in requires
         self._batch_keys = tuple(
