@@ -75,9 +75,10 @@ ensemble (only with ``--tasks ensemble``; not run by default)
         the labels repeated for every member (the mean of the members'
         losses);
     (b) ``LossClassifier(module="tabular", module__n_ensemble=k,
-        module__embedding=None, input_scaling=None)``, one row per loss given
-        with ``--losses``, whose engine applies the loss to each member's
-        slice ``[:, m]`` in a Python loop and averages the ``k`` losses.
+        module__embedding=None, input_scaling=None, early_stopping=False)``,
+        one row per loss given with ``--losses``; its engine takes a
+        per-sample loss's ``k`` members in one call (other losses once per
+        member) and averages.
 
     A second table gives the cost per member: the median divided by ``k``, and
     in parentheses the median over the median with ``k = 1`` at the same batch
@@ -541,6 +542,11 @@ def _network_params(batch_size, epochs):
     }
 
 
+#: LossClassifier on the same plain MLP as the hand-written loop, trained on
+#: every row (its default is the tabular ensemble with early stopping).
+PLAIN_CLASSIFIER = {"module": "mlp", "input_scaling": None, "early_stopping": False}
+
+
 def fit_loss_classifier(X, y, batch_size, epochs, loss="cross_entropy"):
     """Variant (b) of classification: ``LossClassifier`` with ``loss``.
 
@@ -548,7 +554,9 @@ def fit_loss_classifier(X, y, batch_size, epochs, loss="cross_entropy"):
     -------
     seconds : float
     """
-    clf = LossClassifier(loss=loss, **_network_params(batch_size, epochs))
+    clf = LossClassifier(
+        loss=loss, **PLAIN_CLASSIFIER, **_network_params(batch_size, epochs)
+    )
     return _fit_timed(clf, X, y)
 
 
@@ -574,7 +582,10 @@ def fit_group_classifier(X, y, qid, batch_size, epochs, loss="cross_entropy"):
     seconds : float
     """
     clf = LossClassifier(
-        loss=loss, batch_sampler=GroupBatches(), **_network_params(batch_size, epochs)
+        loss=loss,
+        batch_sampler=GroupBatches(),
+        **PLAIN_CLASSIFIER,
+        **_network_params(batch_size, epochs),
     )
     return _fit_timed(clf, X, y, groups=qid)
 
@@ -604,6 +615,7 @@ def fit_ensemble_classifier(X, y, k, batch_size, epochs, loss="cross_entropy"):
         module__n_ensemble=k,
         module__embedding=None,
         input_scaling=None,
+        early_stopping=False,
         **_network_params(batch_size, epochs),
     )
     return _fit_timed(clf, X, y)

@@ -577,7 +577,9 @@ class BaseLossEstimator(BaseEstimator):
                         threshold_mode="abs",
                         lower_is_better=lower_is_better,
                         load_best=True,
-                        sink=print if self.verbose else _silent,
+                        # verbose=1 is the progress bar alone; 2 also says
+                        # which epoch early stopping restored.
+                        sink=print if self.verbose and self.verbose >= 2 else _silent,
                     ),
                 )
             )
